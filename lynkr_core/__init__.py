@@ -1,0 +1,61 @@
+"""lynkr: a Claude Code-compatible gateway, built as a plugin framework.
+
+What plugins may import is exported here; everything else in ``lynkr_core``
+is internal and may change.
+"""
+
+from lynkr_core.config import ConfigError, Settings
+from lynkr_core.contracts import (
+    Command,
+    Denial,
+    Exchange,
+    ExtraRoute,
+    HealthCheck,
+    Policy,
+    Provider,
+    RequestContext,
+    RequestPreparer,
+)
+from lynkr_core.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    LynkrError,
+    NotFound,
+    PermissionDenied,
+    RequestTooLarge,
+    UpstreamError,
+    error_type_for_status,
+)
+from lynkr_core.hookspecs import hookimpl
+from lynkr_core.wire import anthropic, events
+from lynkr_core.wire.sse import ServerSentEvent, SSEParser
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationFailed",
+    "Command",
+    "ConfigError",
+    "Denial",
+    "Exchange",
+    "ExtraRoute",
+    "HealthCheck",
+    "InvalidRequest",
+    "LynkrError",
+    "NotFound",
+    "PermissionDenied",
+    "Policy",
+    "Provider",
+    "RequestContext",
+    "RequestPreparer",
+    "RequestTooLarge",
+    "SSEParser",
+    "ServerSentEvent",
+    "Settings",
+    "UpstreamError",
+    "__version__",
+    "anthropic",
+    "error_type_for_status",
+    "events",
+    "hookimpl",
+]

@@ -1,0 +1,143 @@
+"""The Starlette app factory."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from lynkr_core import endpoints
+from lynkr_core.config import Settings
+from lynkr_core.contracts import ExtraRoute, Policy, Provider, RequestPreparer
+from lynkr_core.errors import encode_error, error_type_for_status
+from lynkr_core.http import open_http_session
+from lynkr_core.middleware import GatewayMiddleware
+from lynkr_core.pipeline import Pipeline
+from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
+from lynkr_core.registry import RegistrationError, Registry, collect
+
+log = structlog.get_logger("lynkr.app")
+
+CORE_ROUTES: list[BaseRoute] = [
+    Route("/v1/messages", endpoints.create_message, methods=["POST"]),
+    Route("/v1/messages/count_tokens", endpoints.count_tokens, methods=["POST"]),
+    Route("/v1/models", endpoints.list_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}", endpoints.get_model, methods=["GET"]),
+    Route("/", endpoints.root, methods=["GET", "HEAD"]),
+    Route("/health", endpoints.health, methods=["GET", "HEAD"]),
+    Route("/health/live", endpoints.health, methods=["GET", "HEAD"]),
+    Route("/ready", endpoints.ready, methods=["GET", "HEAD"]),
+    Route("/health/ready", endpoints.ready, methods=["GET", "HEAD"]),
+]
+
+
+def build_pipeline(settings: Settings, pm: LynkrPluginManager) -> Pipeline:
+    """Collect what plugins register into a ``Pipeline`` (no I/O, no event loop needed)."""
+    providers = collect(pm, "lynkr_register_providers", Registry[Provider]("provider"), settings=settings)
+    policies = collect(pm, "lynkr_register_policies", Registry[Policy]("policy"), settings=settings)
+    preparers = collect(
+        pm, "lynkr_register_preparers", Registry[RequestPreparer]("preparer"), settings=settings
+    )
+    return Pipeline(settings, pm, providers, policies, preparers)
+
+
+def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None = None) -> Starlette:
+    """A new lynkr app: plugins from ``pm`` (default: every allowed installed plugin).
+
+    Raises ``ConfigError`` when ``MODEL_PROVIDER`` names no registered provider,
+    and ``PluginLoadError`` in strict mode when a plugin failed.
+    """
+    settings = settings or Settings.load()
+    pm = pm or make_plugin_manager(settings)
+    pipeline = build_pipeline(settings, pm)
+    pipeline.default_provider()
+    routes = CORE_ROUTES + _plugin_routes(pm, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pipeline.http = open_http_session(settings)
+        try:
+            for impl in pm.hook.lynkr_startup.get_hookimpls():
+                await _maybe_await(impl.function(**_args(impl, app=app, settings=settings)))
+            log.info("started", provider=settings.core.model_provider, plugins=pm.enabled_names())
+            yield
+        finally:
+            await pipeline.drain()
+            for impl in pm.hook.lynkr_shutdown.get_hookimpls():
+                try:
+                    await _maybe_await(impl.function(**_args(impl, app=app, settings=settings)))
+                except Exception:
+                    log.exception("shutdown_hook_failed", plugin=impl.plugin_name)
+            await pipeline.http.close()
+            pipeline.http = None
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                GatewayMiddleware,
+                api_keys=settings.core.api_keys,
+                max_body_bytes=settings.core.max_body_bytes,
+            )
+        ],
+        exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
+    )
+    app.state.pipeline = pipeline
+    app.state.settings = settings
+    app.state.plugin_manager = pm
+    return app
+
+
+def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[BaseRoute]:
+    taken = {route.path for route in CORE_ROUTES if isinstance(route, Route)}
+    extra = collect(
+        pm,
+        "lynkr_register_routes",
+        Registry[ExtraRoute]("route", name_of=lambda route: route.path),
+        settings=settings,
+    )
+    routes: list[BaseRoute] = []
+    for route in extra:
+        if route.path in taken:
+            pm.record_failure(
+                extra.owner(route.path),
+                f"route {route.path} is a core route",
+                RegistrationError(route.path),
+            )
+            continue
+        routes.append(Route(route.path, route.endpoint, methods=list(route.methods), name=route.name or None))
+    return routes
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"{request.method} {request.url.path} not found"
+    elif exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}"
+    else:
+        message = exc.detail
+    return Response(
+        encode_error(error_type_for_status(exc.status_code), message),
+        status_code=exc.status_code,
+        media_type="application/json",
+        headers=exc.headers,
+    )
+
+
+def _args(impl, **available):
+    return {name: available[name] for name in impl.argnames}
+
+
+async def _maybe_await(result) -> None:
+    if inspect.isawaitable(result):
+        await result

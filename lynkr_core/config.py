@@ -1,0 +1,236 @@
+"""Settings from the environment, a ``.env`` file and ``lynkr.toml``.
+
+Precedence, highest first: the process environment, ``.env``, ``lynkr.toml``,
+defaults. Names follow the original project's environment variables
+(``MODEL_PROVIDER``, ``PORT``, ``WORKSPACE_ROOT``...), so an existing ``.env``
+keeps working. In ``lynkr.toml`` the core's settings sit in a ``[lynkr]``
+table and each plugin's in ``[plugins.<plugin name>]``; any key may also be
+written under ``[env]`` with its environment variable name.
+
+A plugin decodes its own section with ``Settings.plugin_config``, into a
+msgspec Struct of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+SECRET_MARKERS = ("key", "token", "secret", "password", "credential")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the setting and the fix."""
+
+
+class CoreSettings(msgspec.Struct, kw_only=True):
+    """The core's own settings. Each field's environment name is in ``CORE_ENV``."""
+
+    model_provider: str = "databricks"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workspace_root: str = "."
+    home: str = "~/.lynkr"
+    api_keys: list[str] = []
+    allow_unauthenticated_public_bind: bool = False
+    max_body_bytes: int = 32 * 1024 * 1024
+    log_level: str = "info"
+    log_format: str = "auto"
+    plugins: list[str] | None = None
+    disable_plugins: list[str] = []
+    strict_plugins: bool = False
+    trace_plugins: bool = False
+    upstream_timeout_seconds: float = 600.0
+    upstream_connect_timeout_seconds: float = 10.0
+
+
+#: Environment variable for each core setting.
+CORE_ENV: dict[str, str] = {
+    "model_provider": "MODEL_PROVIDER",
+    "host": "LYNKR_HOST",
+    "port": "PORT",
+    "workspace_root": "WORKSPACE_ROOT",
+    "home": "LYNKR_HOME",
+    "api_keys": "LYNKR_API_KEYS",
+    "allow_unauthenticated_public_bind": "LYNKR_ALLOW_UNAUTHENTICATED_PUBLIC_BIND",
+    "max_body_bytes": "LYNKR_MAX_BODY_BYTES",
+    "log_level": "LOG_LEVEL",
+    "log_format": "LYNKR_LOG_FORMAT",
+    "plugins": "LYNKR_PLUGINS",
+    "disable_plugins": "LYNKR_DISABLE_PLUGINS",
+    "strict_plugins": "LYNKR_STRICT_PLUGINS",
+    "trace_plugins": "LYNKR_TRACE_PLUGINS",
+    "upstream_timeout_seconds": "LYNKR_UPSTREAM_TIMEOUT_SECONDS",
+    "upstream_connect_timeout_seconds": "LYNKR_UPSTREAM_CONNECT_TIMEOUT_SECONDS",
+}
+
+
+class Settings:
+    """Everything configured, merged. Immutable once loaded; pass it, don't mutate it."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        toml: Mapping[str, Any] | None = None,
+        *,
+        sources: tuple[str, ...] = (),
+    ) -> None:
+        self._environ: dict[str, str] = dict(environ or {})
+        self._toml: dict[str, Any] = dict(toml or {})
+        self.sources = sources
+        self.core: CoreSettings = self._decode(
+            "lynkr", CoreSettings, CORE_ENV, self._toml.get("lynkr", {})
+        )
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env_file: str | Path | None = None,
+        toml_file: str | Path | None = None,
+    ) -> Settings:
+        """Read the environment (default ``os.environ``), ``.env`` and ``lynkr.toml``.
+
+        The files are looked up in the current directory unless named here or
+        by ``LYNKR_ENV_FILE`` and ``LYNKR_CONFIG``; a file named explicitly
+        must exist.
+        """
+        process_env = dict(os.environ if environ is None else environ)
+        env_path = _pick(env_file, process_env.get("LYNKR_ENV_FILE"), ".env")
+        toml_path = _pick(toml_file, process_env.get("LYNKR_CONFIG"), "lynkr.toml")
+        merged: dict[str, str] = {}
+        sources = []
+        toml_data: dict[str, Any] = {}
+        if toml_path is not None:
+            toml_data = _read_toml(toml_path)
+            merged.update({k: _stringify(v) for k, v in toml_data.get("env", {}).items()})
+            sources.append(str(toml_path))
+        if env_path is not None:
+            merged.update({k: v for k, v in dotenv_values(env_path).items() if v is not None})
+            sources.append(str(env_path))
+        merged.update(process_env)
+        sources.append("environment")
+        return cls(merged, toml_data, sources=tuple(sources))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """A raw setting by its environment variable name."""
+        return self._environ.get(name, default)
+
+    def plugin_table(self, plugin_name: str) -> dict[str, Any]:
+        """The ``[plugins.<plugin_name>]`` table of ``lynkr.toml`` (empty if none)."""
+        return dict(self._toml.get("plugins", {}).get(plugin_name, {}))
+
+    def plugin_config(self, plugin_name: str, type_: type[T], env: Mapping[str, str]) -> T:
+        """Decode a plugin's settings into ``type_`` (a msgspec Struct).
+
+        ``env`` maps field names to environment variables; a variable that is
+        set wins over the plugin's ``lynkr.toml`` table. Raises ``ConfigError``
+        naming the setting when a value has the wrong type.
+        """
+        return self._decode(plugin_name, type_, env, self.plugin_table(plugin_name))
+
+    def _decode(
+        self, section: str, type_: type[T], env: Mapping[str, str], table: Mapping[str, Any]
+    ) -> T:
+        values: dict[str, Any] = dict(table)
+        for field, var in env.items():
+            if var in self._environ:
+                values[field] = self._environ[var]
+        for field, value in list(values.items()):
+            values[field] = _coerce(value, _field_type(type_, field))
+        try:
+            return msgspec.convert(values, type_, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{section}: {_explain(exc, env)}") from exc
+
+    def masked(self) -> dict[str, str]:
+        """Every raw setting lynkr or a plugin might read, secrets masked (for ``lynkr doctor``)."""
+        return {k: mask(k, v) for k, v in sorted(self._environ.items()) if _is_lynkr_name(k)}
+
+
+def mask(name: str, value: str) -> str:
+    """``value`` with all but its last 4 characters hidden when ``name`` looks secret."""
+    if not any(marker in name.lower() for marker in SECRET_MARKERS) or not value:
+        return value
+    return "****" + value[-4:] if len(value) > 8 else "****"
+
+
+def _pick(explicit: str | Path | None, from_env: str | None, default: str) -> Path | None:
+    chosen = explicit or from_env
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    path = Path(default)
+    return path if path.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _field_type(type_: type, field: str) -> Any:
+    for info in msgspec.structs.fields(type_):
+        if info.name == field:
+            return info.type
+    return Any
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """Environment strings to the field's type: comma lists, booleans, numbers."""
+    if not isinstance(value, str):
+        return value
+    text = str(annotation)
+    if text.startswith("list[") or "list[" in text:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if annotation is bool or text == "bool":
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return value
+
+
+def _explain(exc: msgspec.ValidationError, env: Mapping[str, str]) -> str:
+    message = str(exc)
+    for field, var in env.items():
+        if f"`$.{field}`" in message:
+            return message.replace(f"`$.{field}`", f"`{field}` ({var})")
+    return message
+
+
+_PREFIXES = (
+    "LYNKR_", "MODEL_", "PORT", "WORKSPACE_", "LOG_", "ANTHROPIC_", "AZURE_", "DATABRICKS_",
+    "OPENAI_", "OPENROUTER_", "OLLAMA_", "LLAMACPP_", "POLICY_", "PROMPT_CACHE_", "MEMORY_",
+    "MCP_", "TOOL_", "FALLBACK_", "TIER_",
+)
+
+
+def _is_lynkr_name(name: str) -> bool:
+    return name.startswith(_PREFIXES)

@@ -1,0 +1,146 @@
+"""The core's HTTP endpoints: the Messages API, models, health."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from lynkr_core import __version__
+from lynkr_core.contracts import RequestContext
+from lynkr_core.disconnect import ClientDisconnected, until_disconnected
+from lynkr_core.errors import InvalidRequest, NotFound
+from lynkr_core.pipeline import Pipeline
+from lynkr_core.wire.anthropic import (
+    MessagesRequest,
+    ModelList,
+    TokenCount,
+    decode_request,
+    encode,
+)
+
+JSON = "application/json"
+#: Headers of the client passed on to providers that speak the Anthropic API.
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+#: Status logged (never sent) when the client left before the answer.
+CLIENT_CLOSED = 499
+
+
+def _pipeline(request: Request) -> Pipeline:
+    return request.app.state.pipeline
+
+
+def _context(request: Request) -> RequestContext:
+    headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+    return _pipeline(request).context(request.scope["state"]["request_id"], headers)
+
+
+def parse_messages_request(body: bytes, *, require_max_tokens: bool) -> MessagesRequest:
+    """Decode and check a Messages API body; ``InvalidRequest`` says what is wrong and where."""
+    if not body.strip():
+        raise InvalidRequest("request body is empty; expected a JSON object")
+    try:
+        parsed = decode_request(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(_explain(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+    if not parsed.model.strip():
+        raise InvalidRequest("model: must not be empty")
+    if require_max_tokens:
+        if parsed.max_tokens is msgspec.UNSET:
+            raise InvalidRequest("max_tokens: Field required")
+        if parsed.max_tokens < 1:
+            raise InvalidRequest("max_tokens: must be at least 1")
+    return parsed
+
+
+def _explain(message: str) -> str:
+    # msgspec says "Expected `int`, got `str` - at `$.max_tokens`"; put the location first.
+    text, _, where = message.rpartition(" - at ")
+    if not text:
+        return message
+    return f"{where.strip('`').removeprefix('$.')}: {text}"
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(encode(payload), status_code=status, media_type=JSON)
+
+
+async def create_message(request: Request) -> Response:
+    """``POST /v1/messages``: a complete message as JSON, or an SSE stream."""
+    body = await request.body()
+    parsed = parse_messages_request(body, require_max_tokens=True)
+    pipeline = _pipeline(request)
+    context = _context(request)
+    try:
+        if not parsed.is_streaming:
+            message = await until_disconnected(request.receive, pipeline.complete(parsed, context))
+            return _json(message)
+        frames = pipeline.stream(parsed, context)
+        first = await until_disconnected(request.receive, anext(frames))
+    except ClientDisconnected:
+        context.log.info("client_disconnected")
+        return Response(status_code=CLIENT_CLOSED)
+
+    async def body_iterator():
+        yield first
+        async for frame in frames:
+            yield frame
+
+    return StreamingResponse(
+        body_iterator(),
+        media_type="text/event-stream; charset=utf-8",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+async def count_tokens(request: Request) -> Response:
+    """``POST /v1/messages/count_tokens``: ``{"input_tokens": N}``."""
+    parsed = parse_messages_request(await request.body(), require_max_tokens=False)
+    tokens = await _pipeline(request).count_tokens(parsed, _context(request))
+    return _json(TokenCount(input_tokens=tokens))
+
+
+async def list_models(request: Request) -> Response:
+    """``GET /v1/models``: the models the configured provider serves."""
+    context = _context(request)
+    provider = _pipeline(request).provider_named(context.provider_name)
+    models = await provider.list_models(context)
+    return _json(
+        ModelList(
+            data=models,
+            first_id=models[0].id if models else None,
+            last_id=models[-1].id if models else None,
+        )
+    )
+
+
+async def get_model(request: Request) -> Response:
+    """``GET /v1/models/{model_id}``."""
+    context = _context(request)
+    provider = _pipeline(request).provider_named(context.provider_name)
+    wanted = request.path_params["model_id"]
+    for model in await provider.list_models(context):
+        if model.id == wanted:
+            return _json(model)
+    raise NotFound(f"model: {wanted}")
+
+
+async def root(request: Request) -> Response:
+    """``GET /`` and ``HEAD /`` (the Claude Code CLI's warm-up)."""
+    return _json({"name": "lynkr", "version": __version__})
+
+
+async def health(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return _json({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: started, and the configured provider is registered."""
+    pipeline = _pipeline(request)
+    name = pipeline.settings.core.model_provider
+    if pipeline.http is None or name not in pipeline.providers:
+        return _json({"status": "starting", "provider": name}, status=503)
+    return _json({"status": "ready", "provider": name, "plugins": pipeline.pm.enabled_names()})

@@ -1,0 +1,143 @@
+"""Errors a client sees, in the Anthropic error shape, with the status Anthropic uses."""
+
+from __future__ import annotations
+
+import msgspec
+
+#: Anthropic error type for each HTTP status lynkr can answer with.
+ERROR_TYPE_BY_STATUS: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    502: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def error_type_for_status(status: int) -> str:
+    """The Anthropic error type for an HTTP status (``api_error`` for unknown 5xx)."""
+    if status in ERROR_TYPE_BY_STATUS:
+        return ERROR_TYPE_BY_STATUS[status]
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
+
+
+class _ErrorDetail(msgspec.Struct):
+    type: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, tag="error", tag_field="type"):
+    """``{"type": "error", "error": {"type": ..., "message": ...}}``."""
+
+    error: _ErrorDetail
+
+
+class LynkrError(Exception):
+    """An error that reaches the client as an Anthropic error body with ``status``.
+
+    Raise it (or a subclass) anywhere on a request's way; the app turns it into
+    the response, or into an SSE ``error`` event once a stream has started.
+    """
+
+    status: int = 500
+    error_type: str = "api_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+            self.error_type = error_type or error_type_for_status(status)
+        elif error_type is not None:
+            self.error_type = error_type
+        self.retry_after = retry_after
+
+    def body(self) -> bytes:
+        """The JSON body a client receives."""
+        return encode_error(self.error_type, self.message)
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (``retry-after`` for rate limits)."""
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": f"{self.retry_after:g}"}
+
+
+class InvalidRequest(LynkrError):
+    """The request is malformed or breaks the Messages API schema (400)."""
+
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class AuthenticationFailed(LynkrError):
+    """No API key, or not one lynkr knows (401)."""
+
+    status = 401
+    error_type = "authentication_error"
+
+
+class PermissionDenied(LynkrError):
+    """A policy refused the request (403)."""
+
+    status = 403
+    error_type = "permission_error"
+
+
+class NotFound(LynkrError):
+    """Unknown route or model (404)."""
+
+    status = 404
+    error_type = "not_found_error"
+
+
+class RequestTooLarge(LynkrError):
+    """The body is over the configured size limit (413)."""
+
+    status = 413
+    error_type = "request_too_large"
+
+
+class UpstreamError(LynkrError):
+    """The provider failed: its status and message are passed on to the client.
+
+    ``retryable`` says whether another attempt (or the next provider in a
+    fallback chain) may succeed: connection faults, timeouts, 429 and 5xx.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_type=error_type, retry_after=retry_after)
+        self.retryable = retryable if retryable is not None else (status == 429 or status >= 500)
+
+
+_error_encoder = msgspec.json.Encoder()
+
+
+def encode_error(error_type: str, message: str) -> bytes:
+    """Encode an Anthropic error body."""
+    return _error_encoder.encode(ErrorBody(error=_ErrorDetail(type=error_type, message=message)))

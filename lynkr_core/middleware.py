@@ -1,0 +1,139 @@
+"""Pure ASGI middleware around every HTTP request: request id, auth, body limit, last-resort errors.
+
+Pure ASGI (not ``BaseHTTPMiddleware``), so streaming responses pass through
+untouched and client disconnects still cancel them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Iterable
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lynkr_core.errors import AuthenticationFailed, LynkrError, RequestTooLarge
+
+log = structlog.get_logger("lynkr.http")
+
+#: Paths answered without an API key: liveness probes and the CLI's warm-up ``HEAD /``.
+OPEN_PATHS = frozenset({"/", "/health", "/ready", "/health/live", "/health/ready"})
+
+
+def new_request_id() -> str:
+    """An id in Anthropic's style: ``req_`` and 24 hex digits."""
+    return "req_" + uuid.uuid4().hex[:24]
+
+
+class GatewayMiddleware:
+    """Gives each request an id (``request-id`` header, every log line), checks the API key
+    and the body size, and turns any unhandled exception into an Anthropic 500 body."""
+
+    def __init__(self, app: ASGIApp, *, api_keys: Iterable[str], max_body_bytes: int) -> None:
+        self.app = app
+        self._keys = [key.encode() for key in api_keys]
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.monotonic()
+        response = {"started": False, "status": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["started"] = True
+                response["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            self._check_auth(scope)
+            self._check_declared_length(scope)
+            await self.app(scope, self._limited(receive), send_with_id)
+        except Exception as exc:
+            if response["started"]:
+                log.exception("error_after_response_started")
+            else:
+                await _send_error(send_with_id, _as_lynkr_error(exc))
+        finally:
+            log.info(
+                "http",
+                method=scope["method"],
+                path=scope["path"],
+                status=response["status"],
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+            )
+
+    def _check_auth(self, scope: Scope) -> None:
+        if not self._keys or scope["path"] in OPEN_PATHS:
+            return
+        presented = _presented_key(scope)
+        if presented is None:
+            raise AuthenticationFailed("missing API key: send it in x-api-key or Authorization: Bearer")
+        # Compare against every key, so the time taken does not tell which one nearly matched.
+        matches = [hmac.compare_digest(presented, key) for key in self._keys]
+        if not any(matches):
+            raise AuthenticationFailed("invalid x-api-key")
+
+    def _check_declared_length(self, scope: Scope) -> None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise LynkrError("invalid content-length header", status=400) from None
+                if declared > self.max_body_bytes:
+                    raise _too_large(self.max_body_bytes)
+
+    def _limited(self, receive: Receive) -> Receive:
+        limit = self.max_body_bytes
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large(limit)
+            return message
+
+        return limited_receive
+
+
+def _presented_key(scope: Scope) -> bytes | None:
+    bearer = None
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            return value
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            bearer = value[7:].strip()
+    return bearer
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"request body is larger than the limit of {limit} bytes")
+
+
+def _as_lynkr_error(exc: Exception) -> LynkrError:
+    if isinstance(exc, LynkrError):
+        return exc
+    log.exception("unhandled_error", error=f"{type(exc).__name__}: {exc}")
+    return LynkrError("internal error in lynkr; see the server log", status=500)
+
+
+async def _send_error(send: Send, error: LynkrError) -> None:
+    body = error.body()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in error.headers().items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+

@@ -1,0 +1,166 @@
+"""The plugin manager: discovery through entry points, allow and deny lists, failures.
+
+Every plugin, bundled or third-party, is a distribution with an entry point in
+the group ``lynkr``; the entry point's name is the plugin's name everywhere
+(``LYNKR_PLUGINS``, ``LYNKR_DISABLE_PLUGINS``, ``[plugins.<name>]``,
+``lynkr plugins``). A plugin kept out by the lists is blocked before its module
+is imported. A plugin that fails to import or register is reported and left
+out, or stops start-up when ``LYNKR_STRICT_PLUGINS`` is set.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+import structlog
+
+from lynkr_core import hookspecs
+from lynkr_core.config import Settings
+
+ENTRY_POINT_GROUP = "lynkr"
+
+log = structlog.get_logger("lynkr.plugins")
+
+
+class PluginLoadError(Exception):
+    """A plugin could not be loaded or registered, and strict mode is on."""
+
+
+@dataclass(slots=True)
+class PluginStatus:
+    """One row of ``lynkr plugins``: what a plugin is, and whether it runs."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    enabled: bool = False
+    reason: str | None = None
+    hooks: list[str] = field(default_factory=list)
+
+
+class LynkrPluginManager(pluggy.PluginManager):
+    """A pluggy manager with lynkr's hookspecs and a status for every plugin it saw."""
+
+    def __init__(self, *, strict: bool = False, trace: bool = False) -> None:
+        super().__init__("lynkr")
+        self.add_hookspecs(hookspecs)
+        self.strict = strict
+        self.statuses: dict[str, PluginStatus] = {}
+        self._trace = trace
+
+    def register_plugin(self, plugin: Any, name: str, status: PluginStatus | None = None) -> None:
+        """Register ``plugin`` under ``name`` and mark it enabled (inline plugins, tests).
+
+        Raises ``pluggy.PluginValidationError`` (and leaves it unregistered) for a
+        hook implementation with no matching hookspec or with wrong arguments.
+        """
+        self.register(plugin, name=name)
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError:
+            self.unregister(plugin, name=name)
+            raise
+        row = status or PluginStatus(name=name)
+        row.enabled = True
+        row.hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
+        self.statuses[name] = row
+
+    def record_failure(self, name: str, message: str, exc: BaseException | None = None) -> None:
+        """Mark plugin ``name`` failed and unregister it; raise in strict mode."""
+        row = self.statuses.setdefault(name, PluginStatus(name=name))
+        row.enabled = False
+        row.reason = f"failed: {message}"
+        plugin = self.get_plugin(name)
+        if plugin is not None:
+            self.unregister(plugin, name=name)
+        log.error("plugin_failed", plugin=name, error=message)
+        if self.strict:
+            raise PluginLoadError(f"{name}: {message}") from exc
+
+    def trace_call(self, plugin_name: str, hook_name: str) -> None:
+        """Log a hook call when ``LYNKR_TRACE_PLUGINS`` is set."""
+        if self._trace:
+            log.debug("hook_call", plugin=plugin_name, hook=hook_name)
+
+    def enabled_names(self) -> list[str]:
+        """Names of the plugins that are loaded and registered."""
+        return [name for name, row in self.statuses.items() if row.enabled]
+
+
+def make_plugin_manager(
+    settings: Settings,
+    *,
+    load_entry_points: bool = True,
+    plugins: Iterable[tuple[str, Any]] = (),
+) -> LynkrPluginManager:
+    """A fresh plugin manager: entry-point plugins allowed by ``settings``, then ``plugins``.
+
+    ``plugins`` are ``(name, module_or_object)`` pairs registered as they are
+    (tests and embedding use it); the allow and deny lists apply to them too.
+    """
+    core = settings.core
+    pm = LynkrPluginManager(strict=core.strict_plugins, trace=core.trace_plugins)
+    if core.trace_plugins:
+        pm.trace.root.setwriter(lambda message: log.debug("pluggy", message=message.rstrip()))
+        pm.enable_tracing()
+    allowed = set(core.plugins) if core.plugins is not None else None
+    denied = set(core.disable_plugins)
+
+    def blocked_reason(name: str) -> str | None:
+        if name in denied:
+            return "disabled by LYNKR_DISABLE_PLUGINS"
+        if allowed is not None and name not in allowed:
+            return "not in LYNKR_PLUGINS"
+        return None
+
+    if load_entry_points:
+        for entry_point in _entry_points():
+            _load_entry_point(pm, entry_point, blocked_reason(entry_point.name))
+    for name, plugin in plugins:
+        reason = blocked_reason(name)
+        if reason:
+            pm.set_blocked(name)
+            pm.statuses[name] = PluginStatus(name=name, reason=reason)
+            continue
+        try:
+            pm.register_plugin(plugin, name)
+        except Exception as exc:
+            pm.record_failure(name, f"{type(exc).__name__}: {exc}", exc)
+    for name in sorted((allowed or set()) - set(pm.statuses)):
+        pm.statuses[name] = PluginStatus(name=name, reason="named in LYNKR_PLUGINS but not installed")
+        log.warning("plugin_not_installed", plugin=name)
+        if pm.strict:
+            raise PluginLoadError(f"{name}: named in LYNKR_PLUGINS but not installed")
+    return pm
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    seen: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        seen.setdefault(entry_point.name, entry_point)
+    return sorted(seen.values(), key=lambda ep: ep.name)
+
+
+def _load_entry_point(
+    pm: LynkrPluginManager, entry_point: importlib.metadata.EntryPoint, blocked: str | None
+) -> None:
+    dist = entry_point.dist
+    status = PluginStatus(
+        name=entry_point.name,
+        distribution=dist.name if dist else None,
+        version=dist.version if dist else None,
+    )
+    pm.statuses[entry_point.name] = status
+    if blocked:
+        pm.set_blocked(entry_point.name)
+        status.reason = blocked
+        return
+    try:
+        plugin = entry_point.load()
+        pm.register_plugin(plugin, entry_point.name, status)
+    except Exception as exc:
+        pm.record_failure(entry_point.name, f"{type(exc).__name__}: {exc}", exc)

@@ -1,0 +1,67 @@
+"""Input-token estimates for providers that cannot count tokens themselves.
+
+Uses ``anthropic-tokenizer``, which works offline but is the legacy Claude
+tokenizer (the one of current models is not public): on English, code and JSON
+it counts about 10-20% fewer tokens than ``len/4``, and current models' real
+counts differ by a similar margin. Images count as Anthropic documents,
+``width * height / 750`` capped at 1,600 tokens; their size is unknown here,
+so each counts the cap.
+"""
+
+from __future__ import annotations
+
+import anthropic_tokenizer
+
+from lynkr_core.wire.anthropic import (
+    DocumentBlock,
+    ImageBlock,
+    MessagesRequest,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    decode_block,
+    encode,
+)
+
+IMAGE_TOKENS = 1600
+#: Tokens Anthropic adds per message and per tool definition for framing (approximate).
+MESSAGE_OVERHEAD = 4
+TOOL_OVERHEAD = 8
+
+
+def estimate_input_tokens(request: MessagesRequest) -> int:
+    """An estimate of the input tokens of ``request`` (system, messages, tools)."""
+    texts: list[str] = [request.system_text()]
+    fixed = 0
+    for message in request.messages:
+        fixed += MESSAGE_OVERHEAD
+        for block in message.blocks():
+            fixed += _collect(block, texts)
+    for tool in request.tools or ():
+        fixed += TOOL_OVERHEAD
+        texts.append(bytes(tool).decode())
+    return fixed + anthropic_tokenizer.count_tokens("\n".join(t for t in texts if t))
+
+
+def _collect(block: object, texts: list[str]) -> int:
+    """Add the text of ``block`` to ``texts``; return tokens counted without text."""
+    if isinstance(block, TextBlock):
+        texts.append(block.text)
+    elif isinstance(block, ThinkingBlock):
+        texts.append(block.thinking)
+    elif isinstance(block, ToolUseBlock):
+        texts.append(block.name)
+        texts.append(encode(block.input).decode())
+    elif isinstance(block, ToolResultBlock):
+        if isinstance(block.content, str):
+            texts.append(block.content)
+        elif isinstance(block.content, list):
+            return sum(_collect(decode_block(raw), texts) for raw in block.content)
+    elif isinstance(block, ImageBlock):
+        return IMAGE_TOKENS
+    elif isinstance(block, DocumentBlock):
+        texts.append(encode(block.source).decode())
+    elif isinstance(block, dict):
+        texts.append(encode(block).decode())
+    return 0

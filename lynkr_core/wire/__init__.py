@@ -1,0 +1,1 @@
+"""Wire types: the Anthropic Messages API (and, later, OpenAI chat completions)."""

@@ -1,0 +1,486 @@
+"""The Anthropic Messages API as msgspec Structs.
+
+Content blocks, tools and other nested objects stay as ``msgspec.Raw`` in a
+request until something needs them typed: they keep their exact bytes when a
+request is passed on to an Anthropic-format upstream, so block types and
+fields lynkr does not know (yet) are never lost. ``decode_block`` and
+``decode_tool`` give the typed view on demand. Top-level request fields lynkr
+does not know are kept in ``MessagesRequest.extra_fields`` and written back by
+``encode_request``.
+
+Optional fields default to ``UNSET`` and are left out when encoding, so a
+round trip gives back what the client sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, Raw, UnsetType
+
+# --------------------------------------------------------------------------- #
+# Shared pieces
+
+
+class CacheControl(msgspec.Struct, kw_only=True):
+    """``{"type": "ephemeral", "ttl": "5m" | "1h"}``."""
+
+    type: str = "ephemeral"
+    ttl: str | UnsetType = UNSET
+
+
+class Base64Source(msgspec.Struct, tag="base64", tag_field="type", kw_only=True):
+    """Inline data: an image or a PDF."""
+
+    media_type: str
+    data: str
+
+
+class UrlSource(msgspec.Struct, tag="url", tag_field="type", kw_only=True):
+    """A URL the model provider fetches."""
+
+    url: str
+
+
+class FileSource(msgspec.Struct, tag="file", tag_field="type", kw_only=True):
+    """A file uploaded through the Files API."""
+
+    file_id: str
+
+
+class TextSource(msgspec.Struct, tag="text", tag_field="type", kw_only=True):
+    """Plain text given as a document."""
+
+    media_type: str
+    data: str
+
+
+class ContentSource(msgspec.Struct, tag="content", tag_field="type", kw_only=True):
+    """A document made of content blocks."""
+
+    content: str | list[Raw]
+
+
+ImageSource = Base64Source | UrlSource | FileSource
+DocumentSource = Base64Source | UrlSource | FileSource | TextSource | ContentSource
+
+# --------------------------------------------------------------------------- #
+# Content blocks
+
+
+class TextBlock(msgspec.Struct, tag="text", tag_field="type", kw_only=True):
+    """Text, with optional citations."""
+
+    text: str
+    cache_control: CacheControl | None | UnsetType = UNSET
+    citations: list[Raw] | None | UnsetType = UNSET
+
+
+class ImageBlock(msgspec.Struct, tag="image", tag_field="type", kw_only=True):
+    """An image: base64, URL or uploaded file."""
+
+    source: ImageSource
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class DocumentBlock(msgspec.Struct, tag="document", tag_field="type", kw_only=True):
+    """A document (PDF, plain text, content blocks)."""
+
+    source: DocumentSource
+    title: str | None | UnsetType = UNSET
+    context: str | None | UnsetType = UNSET
+    citations: Raw | UnsetType = UNSET
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class SearchResultBlock(msgspec.Struct, tag="search_result", tag_field="type", kw_only=True):
+    """A search result the client supplies for citation."""
+
+    source: str
+    title: str
+    content: list[Raw]
+    citations: Raw | UnsetType = UNSET
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type", kw_only=True):
+    """The model calls a tool; ``input`` is the parsed JSON arguments."""
+
+    id: str
+    name: str
+    input: Any
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", kw_only=True):
+    """The result of a tool call, as a string or content blocks."""
+
+    tool_use_id: str
+    content: str | list[Raw] | UnsetType = UNSET
+    is_error: bool | UnsetType = UNSET
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class ThinkingBlock(msgspec.Struct, tag="thinking", tag_field="type", kw_only=True):
+    """Extended thinking, with the signature that must travel back unchanged."""
+
+    thinking: str
+    signature: str | UnsetType = UNSET
+
+
+class RedactedThinkingBlock(msgspec.Struct, tag="redacted_thinking", tag_field="type", kw_only=True):
+    """Encrypted thinking, passed back as it came."""
+
+    data: str
+
+
+class ServerToolUseBlock(msgspec.Struct, tag="server_tool_use", tag_field="type", kw_only=True):
+    """A call of one of Anthropic's server tools (web search, code execution...)."""
+
+    id: str
+    name: str
+    input: Any
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class WebSearchToolResultBlock(
+    msgspec.Struct, tag="web_search_tool_result", tag_field="type", kw_only=True
+):
+    """Results of Anthropic's web search server tool."""
+
+    tool_use_id: str
+    content: Raw
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+ContentBlock = (
+    TextBlock
+    | ImageBlock
+    | DocumentBlock
+    | SearchResultBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | ThinkingBlock
+    | RedactedThinkingBlock
+    | ServerToolUseBlock
+    | WebSearchToolResultBlock
+)
+
+KNOWN_BLOCK_TYPES = frozenset(
+    cls.__struct_config__.tag for cls in ContentBlock.__args__  # type: ignore[attr-defined]
+)
+
+
+class _BlockHead(msgspec.Struct):
+    type: str
+
+
+_block_decoder = msgspec.json.Decoder(ContentBlock)
+_head_decoder = msgspec.json.Decoder(_BlockHead)
+_any_decoder = msgspec.json.Decoder()
+
+
+def block_type(raw: Raw | bytes) -> str:
+    """The ``type`` of a raw content block, without decoding the rest."""
+    return _head_decoder.decode(raw).type
+
+
+def decode_block(raw: Raw | bytes) -> ContentBlock | dict[str, Any]:
+    """A raw block as its typed Struct, or as a plain dict when its type is unknown.
+
+    Raises ``msgspec.ValidationError`` when a known block type is malformed.
+    """
+    if block_type(raw) in KNOWN_BLOCK_TYPES:
+        return _block_decoder.decode(raw)
+    return _any_decoder.decode(raw)
+
+
+# --------------------------------------------------------------------------- #
+# Tools and request options
+
+
+class CustomTool(msgspec.Struct, kw_only=True):
+    """A client-defined tool: a name, a description and a JSON schema."""
+
+    name: str
+    input_schema: Raw
+    description: str | UnsetType = UNSET
+    type: Literal["custom"] | None | UnsetType = UNSET
+    cache_control: CacheControl | None | UnsetType = UNSET
+
+
+class ServerTool(msgspec.Struct, kw_only=True):
+    """One of Anthropic's versioned server tools (``web_search_20250305``, ``bash_20250124``...).
+
+    Only ``type`` and ``name`` are typed; the rest of its options are kept in
+    the raw bytes it came in.
+    """
+
+    type: str
+    name: str
+
+
+class _ToolHead(msgspec.Struct):
+    type: str | None | UnsetType = UNSET
+
+
+_tool_head_decoder = msgspec.json.Decoder(_ToolHead)
+_custom_tool_decoder = msgspec.json.Decoder(CustomTool)
+_server_tool_decoder = msgspec.json.Decoder(ServerTool)
+
+
+def decode_tool(raw: Raw | bytes) -> CustomTool | ServerTool:
+    """A raw tool definition as a ``CustomTool`` or a ``ServerTool``."""
+    kind = _tool_head_decoder.decode(raw).type
+    if kind in (UNSET, None, "custom"):
+        return _custom_tool_decoder.decode(raw)
+    return _server_tool_decoder.decode(raw)
+
+
+class ToolChoiceAuto(msgspec.Struct, tag="auto", tag_field="type", kw_only=True):
+    """The model decides whether to call tools."""
+
+    disable_parallel_tool_use: bool | UnsetType = UNSET
+
+
+class ToolChoiceAny(msgspec.Struct, tag="any", tag_field="type", kw_only=True):
+    """The model must call some tool."""
+
+    disable_parallel_tool_use: bool | UnsetType = UNSET
+
+
+class ToolChoiceTool(msgspec.Struct, tag="tool", tag_field="type", kw_only=True):
+    """The model must call the named tool."""
+
+    name: str
+    disable_parallel_tool_use: bool | UnsetType = UNSET
+
+
+class ToolChoiceNone(msgspec.Struct, tag="none", tag_field="type", kw_only=True):
+    """The model must not call tools."""
+
+
+ToolChoice = ToolChoiceAuto | ToolChoiceAny | ToolChoiceTool | ToolChoiceNone
+
+
+class ThinkingEnabled(msgspec.Struct, tag="enabled", tag_field="type", kw_only=True):
+    """Extended thinking with a token budget."""
+
+    budget_tokens: int
+    display: str | UnsetType = UNSET
+
+
+class ThinkingDisabled(msgspec.Struct, tag="disabled", tag_field="type", kw_only=True):
+    """No extended thinking."""
+
+
+class ThinkingAdaptive(msgspec.Struct, tag="adaptive", tag_field="type", kw_only=True):
+    """The model decides how much to think (what Claude Code sends)."""
+
+    display: str | UnsetType = UNSET
+
+
+ThinkingConfig = ThinkingEnabled | ThinkingDisabled | ThinkingAdaptive
+
+
+class Metadata(msgspec.Struct, kw_only=True):
+    """Request metadata; Claude Code puts a JSON string in ``user_id``."""
+
+    user_id: str | None | UnsetType = UNSET
+
+
+# --------------------------------------------------------------------------- #
+# The request
+
+
+class Message(msgspec.Struct, kw_only=True):
+    """One conversation turn. ``role`` is user or assistant, and ``system`` for
+    the mid-conversation system messages Claude Code sends."""
+
+    role: str
+    content: str | list[Raw]
+
+    def blocks(self) -> list[ContentBlock | dict[str, Any]]:
+        """The content as typed blocks (a string becomes one text block)."""
+        if isinstance(self.content, str):
+            return [TextBlock(text=self.content)]
+        return [decode_block(raw) for raw in self.content]
+
+
+class MessagesRequest(msgspec.Struct, kw_only=True, dict=True):
+    """``POST /v1/messages`` (and, without ``max_tokens``, ``count_tokens``)."""
+
+    model: str
+    messages: list[Message]
+    max_tokens: int | UnsetType = UNSET
+    system: str | list[Raw] | UnsetType = UNSET
+    tools: list[Raw] | UnsetType = UNSET
+    tool_choice: ToolChoice | UnsetType = UNSET
+    stop_sequences: list[str] | UnsetType = UNSET
+    stream: bool | UnsetType = UNSET
+    temperature: float | UnsetType = UNSET
+    top_p: float | UnsetType = UNSET
+    top_k: int | UnsetType = UNSET
+    metadata: Metadata | UnsetType = UNSET
+    thinking: ThinkingConfig | UnsetType = UNSET
+    service_tier: str | UnsetType = UNSET
+    container: Raw | UnsetType = UNSET
+    mcp_servers: list[Raw] | UnsetType = UNSET
+    context_management: Raw | UnsetType = UNSET
+    output_config: Raw | UnsetType = UNSET
+
+    @property
+    def extra_fields(self) -> dict[str, Raw]:
+        """Top-level fields lynkr has no type for, kept to be passed on as they came."""
+        return self.__dict__.get("_extra_fields", {})
+
+    @property
+    def is_streaming(self) -> bool:
+        """Whether the client asked for an SSE stream."""
+        return self.stream is True
+
+    def replace(self, **changes: Any) -> MessagesRequest:
+        """A copy with ``changes`` applied, keeping the unknown fields."""
+        copy = msgspec.structs.replace(self, **changes)
+        if self.extra_fields:
+            copy.__dict__["_extra_fields"] = self.extra_fields
+        return copy
+
+    def system_text(self) -> str:
+        """The system prompt as plain text (text blocks joined by blank lines)."""
+        if self.system is UNSET:
+            return ""
+        if isinstance(self.system, str):
+            return self.system
+        parts = []
+        for raw in self.system:
+            block = decode_block(raw)
+            if isinstance(block, TextBlock):
+                parts.append(block.text)
+        return "\n\n".join(parts)
+
+
+class _StrictMessagesRequest(MessagesRequest, forbid_unknown_fields=True):
+    """Decoded first: the common case, a request with no unknown top-level field."""
+
+
+_strict_request_decoder = msgspec.json.Decoder(_StrictMessagesRequest)
+_request_decoder = msgspec.json.Decoder(MessagesRequest)
+_top_level_decoder = msgspec.json.Decoder(dict[str, Raw])
+_known_request_fields = frozenset(MessagesRequest.__struct_fields__)
+
+
+def decode_request(body: bytes) -> MessagesRequest:
+    """Decode a Messages API request body.
+
+    Raises ``msgspec.ValidationError`` or ``msgspec.DecodeError`` on malformed
+    input (the app turns them into 400 ``invalid_request_error``).
+    """
+    try:
+        return _strict_request_decoder.decode(body)
+    except msgspec.ValidationError as strict_error:
+        if "unknown field" not in str(strict_error):
+            raise
+    request = _request_decoder.decode(body)
+    extra = {k: v for k, v in _top_level_decoder.decode(body).items() if k not in _known_request_fields}
+    request.__dict__["_extra_fields"] = extra
+    return request
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_request(request: MessagesRequest) -> bytes:
+    """Encode a request, with its unknown top-level fields written back."""
+    body = _encoder.encode(request)
+    extra = request.extra_fields
+    if not extra:
+        return body
+    tail = _encoder.encode(extra)  # b'{"k":v,...}'
+    if body == b"{}":
+        return tail
+    return body[:-1] + b"," + tail[1:]
+
+
+# --------------------------------------------------------------------------- #
+# The response
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    """Token counts; the cache fields appear when prompt caching was involved."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int | None | UnsetType = UNSET
+    cache_read_input_tokens: int | None | UnsetType = UNSET
+    cache_creation: Raw | None | UnsetType = UNSET
+    server_tool_use: Raw | None | UnsetType = UNSET
+    service_tier: str | None | UnsetType = UNSET
+
+
+class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=True, dict=True):
+    """A complete assistant message, as ``POST /v1/messages`` returns it."""
+
+    id: str
+    role: str = "assistant"
+    model: str
+    content: list[Raw]
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: Usage = msgspec.field(default_factory=Usage)
+    container: Raw | None | UnsetType = UNSET
+    context_management: Raw | None | UnsetType = UNSET
+
+    def blocks(self) -> list[ContentBlock | dict[str, Any]]:
+        """The content as typed blocks."""
+        return [decode_block(raw) for raw in self.content]
+
+    def text(self) -> str:
+        """All text blocks joined together."""
+        return "".join(b.text for b in self.blocks() if isinstance(b, TextBlock))
+
+
+_response_decoder = msgspec.json.Decoder(MessageResponse)
+
+
+def decode_response(body: bytes) -> MessageResponse:
+    """Decode a complete message (a non-streaming response body)."""
+    return _response_decoder.decode(body)
+
+
+def encode(value: Any) -> bytes:
+    """Encode any wire Struct (or plain data) as JSON."""
+    return _encoder.encode(value)
+
+
+def raw(value: Any) -> Raw:
+    """A Struct or plain value as ``Raw`` JSON, to put in a Raw-typed field."""
+    return Raw(_encoder.encode(value))
+
+
+# --------------------------------------------------------------------------- #
+# count_tokens and models
+
+
+class TokenCount(msgspec.Struct, kw_only=True):
+    """The answer of ``POST /v1/messages/count_tokens``."""
+
+    input_tokens: int
+
+
+class ModelInfo(msgspec.Struct, tag="model", tag_field="type", kw_only=True):
+    """One entry of ``GET /v1/models``."""
+
+    id: str
+    display_name: str
+    created_at: str = "1970-01-01T00:00:00Z"
+
+
+class ModelList(msgspec.Struct, kw_only=True):
+    """The answer of ``GET /v1/models``."""
+
+    data: list[ModelInfo]
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
