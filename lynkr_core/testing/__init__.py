@@ -1,0 +1,1 @@
+"""Test helpers for lynkr and its plugins (fake upstream APIs, fixtures)."""

@@ -1,0 +1,112 @@
+"""Run a lynkr app on a real loopback socket, for tests (in the test's event loop or a thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from starlette.applications import Starlette
+
+from lynkr_core.app import create_app
+from lynkr_core.config import Settings
+from lynkr_core.plugins import make_plugin_manager
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_test_app(
+    env: Mapping[str, str] | None = None,
+    *,
+    plugins: list[tuple[str, Any]] = (),  # type: ignore[assignment]
+    load_entry_points: bool = True,
+) -> Starlette:
+    """An app configured only from ``env`` (no ``.env``, no ``lynkr.toml``, no ``os.environ``).
+
+    ``plugins`` are ``(name, module_or_object)`` pairs registered after the
+    installed ones, as a third-party plugin would be.
+    """
+    settings = Settings(dict(env or {}))
+    pm = make_plugin_manager(settings, load_entry_points=load_entry_points, plugins=plugins)
+    return create_app(settings, pm)
+
+
+def _config(port: int) -> Config:
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 1
+    return config
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """Serve ``app`` in the running event loop; yields its base URL."""
+    port = free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, _config(port), shutdown_trigger=stop.wait))
+    try:
+        await _wait_until_listening(port, task)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` from a thread with its own event loop (for subprocess or sync clients)."""
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with serving(app) as url:
+            holder["url"] = url
+            holder["stop"] = asyncio.Event()
+            holder["loop"] = asyncio.get_running_loop()
+            ready.set()
+            await holder["stop"].wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # surface start-up failures to the caller
+            holder["error"] = exc
+            ready.set()
+
+    thread = threading.Thread(target=run, name="lynkr-test-server", daemon=True)
+    thread.start()
+    ready.wait(timeout=15)
+    if "error" in holder or "url" not in holder:
+        raise RuntimeError(f"lynkr test server did not start: {holder.get('error')!r}")
+    try:
+        yield holder["url"]
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join(timeout=15)
+
+
+async def _wait_until_listening(port: int, task: asyncio.Task[Any]) -> None:
+    for _ in range(200):
+        if task.done():
+            task.result()  # raises the start-up error
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"lynkr did not listen on port {port}")

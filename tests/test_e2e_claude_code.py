@@ -1,0 +1,152 @@
+"""The real Claude Code CLI, driven through lynkr to a scripted Anthropic-format upstream.
+
+``scripts/test`` installs the CLI (``scripts/install-claude-code``) and exports
+its path as ``LYNKR_CLAUDE_BIN``. Without it these tests skip locally and fail
+in CI, so a missing install step cannot pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
+from lynkr_core.testing.server import make_test_app, serving_in_thread
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[1]
+CLIENT_KEY = "client-key-for-lynkr"
+UPSTREAM_KEY = "upstream-key-of-operator"
+
+
+def _claude_binary() -> str:
+    candidates = [
+        os.environ.get("LYNKR_CLAUDE_BIN"),
+        str(REPO / ".tools/claude-code/node_modules/.bin/claude"),
+        shutil.which("claude"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    if os.environ.get("CI"):
+        pytest.fail("the Claude Code CLI is not installed; scripts/test installs it")
+    pytest.skip("the Claude Code CLI is not installed (run scripts/install-claude-code)")
+
+
+@pytest.fixture
+def upstream():
+    fake = FakeAnthropic(api_key=UPSTREAM_KEY)
+    fake.run_in_thread()
+    yield fake
+    fake.stop_thread()
+
+
+def _run_claude(base_url: str, workdir: Path, home: Path, *args: str, auth: str = "x-api-key"):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+    env["ANTHROPIC_API_KEY" if auth == "x-api-key" else "ANTHROPIC_AUTH_TOKEN"] = CLIENT_KEY
+    return subprocess.run(
+        [_claude_binary(), "-p", "create hello.txt", "--permission-mode", "acceptEdits", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _lynkr(upstream_url: str):
+    return make_test_app(
+        {
+            "MODEL_PROVIDER": "anthropic",
+            "ANTHROPIC_UPSTREAM_BASE_URL": upstream_url,
+            "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
+            "LYNKR_API_KEYS": CLIENT_KEY,
+        }
+    )
+
+
+@pytest.mark.parametrize("auth", ["x-api-key", "bearer"])
+def test_claude_code_writes_a_file_through_lynkr(tmp_path, upstream, auth):
+    workdir, home = tmp_path / "work", tmp_path / "home"
+    workdir.mkdir()
+    home.mkdir()
+    target = workdir / "hello.txt"
+    upstream._script.extend(
+        [
+            Reply.tool_use("Write", {"file_path": str(target), "content": "hi from lynkr"}),
+            Reply.text("done: hello.txt is written"),
+        ]
+    )
+    with serving_in_thread(_lynkr(upstream.base_url)) as url:
+        result = _run_claude(url, workdir, home, auth=auth)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert target.read_text() == "hi from lynkr"
+    assert "hello.txt is written" in result.stdout
+    first, second = upstream.message_requests
+    # lynkr authenticated the CLI with its own key and used the operator's upstream key.
+    assert first.headers["x-api-key"] == UPSTREAM_KEY
+    assert "authorization" not in first.headers
+    assert "claude-code-20250219" in first.headers["anthropic-beta"]
+    # What the CLI sent went on unchanged, its mid-conversation system message included.
+    assert any(m["role"] == "system" for m in first.json["messages"])
+    assert first.json["context_management"] and first.json["output_config"]
+    tool_results = [
+        block
+        for message in second.json["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    assert [r["tool_use_id"] for r in tool_results] == ["toolu_01"]
+
+
+def test_claude_code_retries_an_upstream_rate_limit(tmp_path, upstream):
+    workdir, home = tmp_path / "work", tmp_path / "home"
+    workdir.mkdir()
+    home.mkdir()
+    target = workdir / "hello.txt"
+    upstream._script.extend(
+        [
+            ErrorReply(429, message="slow down", retry_after=1),
+            Reply.tool_use("Write", {"file_path": str(target), "content": "after retry"}),
+            Reply.text("done"),
+        ]
+    )
+    with serving_in_thread(_lynkr(upstream.base_url)) as url:
+        result = _run_claude(url, workdir, home, "--output-format", "stream-json", "--verbose")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert target.read_text() == "after retry"
+    final = json.loads(result.stdout.strip().splitlines()[-1])
+    assert final["type"] == "result" and final["is_error"] is False
+    assert len(upstream.message_requests) == 3
+
+
+def test_claude_code_reports_a_bad_request_from_upstream(tmp_path, upstream):
+    workdir, home = tmp_path / "work", tmp_path / "home"
+    workdir.mkdir()
+    home.mkdir()
+    upstream._script.append(ErrorReply(400, message="deployment rejects model claude-opus-4-8 here"))
+    with serving_in_thread(_lynkr(upstream.base_url)) as url:
+        result = _run_claude(url, workdir, home, "--output-format", "stream-json", "--verbose")
+
+    final = json.loads(result.stdout.strip().splitlines()[-1])
+    assert final["is_error"] is True
+    assert final["api_error_status"] == 400
+    assert "deployment rejects model claude-opus-4-8 here" in final["result"]
