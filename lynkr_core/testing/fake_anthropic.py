@@ -174,6 +174,20 @@ class RecordedRequest:
     disconnected: bool = False
 
 
+async def _wait_while_connected(request: web.Request, record: RecordedRequest, seconds: float) -> bool:
+    """Sleep `seconds`; return False (and mark `record` disconnected) if the client leaves first."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            record.disconnected = True
+            return False
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return True
+        await asyncio.sleep(min(remaining, 0.01))
+
+
 # --- wire format ---------------------------------------------------------------
 
 
@@ -562,7 +576,8 @@ class FakeAnthropic:
         streaming: bool,
     ) -> web.StreamResponse:
         """A scripted reply, as JSON or as an SSE stream."""
-        await asyncio.sleep(reply.first_byte_delay)
+        if not await _wait_while_connected(request, record, reply.first_byte_delay):
+            return web.StreamResponse()
         model = reply.model or record.json["model"]
         usage = _usage(record.json, reply)
         message_id = _new_id("msg_")
@@ -596,7 +611,8 @@ class FakeAnthropic:
         self, request: web.Request, record: RecordedRequest, cut: CutStream, streaming: bool
     ) -> web.StreamResponse:
         """A stream that breaks off before `message_stop` (see `CutStream`)."""
-        await asyncio.sleep(cut.first_byte_delay)
+        if not await _wait_while_connected(request, record, cut.first_byte_delay):
+            return web.StreamResponse()
         if not streaming:
             request.transport.close()
             return web.StreamResponse()
