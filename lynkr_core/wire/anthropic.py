@@ -73,25 +73,25 @@ class TextBlock(msgspec.Struct, tag="text", tag_field="type", kw_only=True):
     """Text, with optional citations."""
 
     text: str
-    cache_control: CacheControl | None | UnsetType = UNSET
-    citations: list[Raw] | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
+    citations: list[Raw] | UnsetType | None = UNSET
 
 
 class ImageBlock(msgspec.Struct, tag="image", tag_field="type", kw_only=True):
     """An image: base64, URL or uploaded file."""
 
     source: ImageSource
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class DocumentBlock(msgspec.Struct, tag="document", tag_field="type", kw_only=True):
     """A document (PDF, plain text, content blocks)."""
 
     source: DocumentSource
-    title: str | None | UnsetType = UNSET
-    context: str | None | UnsetType = UNSET
+    title: str | UnsetType | None = UNSET
+    context: str | UnsetType | None = UNSET
     citations: Raw | UnsetType = UNSET
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class SearchResultBlock(msgspec.Struct, tag="search_result", tag_field="type", kw_only=True):
@@ -101,7 +101,7 @@ class SearchResultBlock(msgspec.Struct, tag="search_result", tag_field="type", k
     title: str
     content: list[Raw]
     citations: Raw | UnsetType = UNSET
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type", kw_only=True):
@@ -110,7 +110,7 @@ class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type", kw_only=Tru
     id: str
     name: str
     input: Any
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", kw_only=True):
@@ -119,7 +119,7 @@ class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", kw_on
     tool_use_id: str
     content: str | list[Raw] | UnsetType = UNSET
     is_error: bool | UnsetType = UNSET
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class ThinkingBlock(msgspec.Struct, tag="thinking", tag_field="type", kw_only=True):
@@ -141,7 +141,7 @@ class ServerToolUseBlock(msgspec.Struct, tag="server_tool_use", tag_field="type"
     id: str
     name: str
     input: Any
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class WebSearchToolResultBlock(
@@ -151,7 +151,7 @@ class WebSearchToolResultBlock(
 
     tool_use_id: str
     content: Raw
-    cache_control: CacheControl | None | UnsetType = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 ContentBlock = (
@@ -206,8 +206,8 @@ class CustomTool(msgspec.Struct, kw_only=True):
     name: str
     input_schema: Raw
     description: str | UnsetType = UNSET
-    type: Literal["custom"] | None | UnsetType = UNSET
-    cache_control: CacheControl | None | UnsetType = UNSET
+    type: Literal["custom"] | UnsetType | None = UNSET
+    cache_control: CacheControl | UnsetType | None = UNSET
 
 
 class ServerTool(msgspec.Struct, kw_only=True):
@@ -222,7 +222,7 @@ class ServerTool(msgspec.Struct, kw_only=True):
 
 
 class _ToolHead(msgspec.Struct):
-    type: str | None | UnsetType = UNSET
+    type: str | UnsetType | None = UNSET
 
 
 _tool_head_decoder = msgspec.json.Decoder(_ToolHead)
@@ -287,7 +287,7 @@ ThinkingConfig = ThinkingEnabled | ThinkingDisabled | ThinkingAdaptive
 class Metadata(msgspec.Struct, kw_only=True):
     """Request metadata; Claude Code puts a JSON string in ``user_id``."""
 
-    user_id: str | None | UnsetType = UNSET
+    user_id: str | UnsetType | None = UNSET
 
 
 # --------------------------------------------------------------------------- #
@@ -412,11 +412,11 @@ class Usage(msgspec.Struct, kw_only=True):
 
     input_tokens: int = 0
     output_tokens: int = 0
-    cache_creation_input_tokens: int | None | UnsetType = UNSET
-    cache_read_input_tokens: int | None | UnsetType = UNSET
-    cache_creation: Raw | None | UnsetType = UNSET
-    server_tool_use: Raw | None | UnsetType = UNSET
-    service_tier: str | None | UnsetType = UNSET
+    cache_creation_input_tokens: int | UnsetType | None = UNSET
+    cache_read_input_tokens: int | UnsetType | None = UNSET
+    cache_creation: Raw | UnsetType | None = UNSET
+    server_tool_use: Raw | UnsetType | None = UNSET
+    service_tier: str | UnsetType | None = UNSET
 
 
 class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=True, dict=True):
@@ -429,8 +429,8 @@ class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=T
     stop_reason: str | None = None
     stop_sequence: str | None = None
     usage: Usage = msgspec.field(default_factory=Usage)
-    container: Raw | None | UnsetType = UNSET
-    context_management: Raw | None | UnsetType = UNSET
+    container: Raw | UnsetType | None = UNSET
+    context_management: Raw | UnsetType | None = UNSET
 
     def blocks(self) -> list[ContentBlock | dict[str, Any]]:
         """The content as typed blocks."""

@@ -87,10 +87,10 @@ class MessageDeltaUsage(msgspec.Struct, kw_only=True):
     """Cumulative usage as of the end of the stream."""
 
     output_tokens: int = 0
-    input_tokens: int | None | UnsetType = UNSET
-    cache_creation_input_tokens: int | None | UnsetType = UNSET
-    cache_read_input_tokens: int | None | UnsetType = UNSET
-    server_tool_use: Raw | None | UnsetType = UNSET
+    input_tokens: int | UnsetType | None = UNSET
+    cache_creation_input_tokens: int | UnsetType | None = UNSET
+    cache_read_input_tokens: int | UnsetType | None = UNSET
+    server_tool_use: Raw | UnsetType | None = UNSET
 
 
 class MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lynkr_core import ExtraRoute, Provider, Settings, hookimpl
-
 from lynkr_example_echo.provider import EchoProvider, EchoSettings, info_endpoint
 
 PLUGIN_NAME = "lynkr-example-echo"

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import msgspec
-from lynkr_core import Provider, RequestContext, anthropic, events
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from lynkr_core import Provider, RequestContext, anthropic, events
 
 TextBlock = anthropic.TextBlock
 

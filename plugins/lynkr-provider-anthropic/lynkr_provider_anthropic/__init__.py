@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lynkr_core import Provider, Settings, hookimpl
-
 from lynkr_provider_anthropic.config import (
     ANTHROPIC_ENV,
     AZURE_ENV,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import msgspec
+
 from lynkr_core import (
     HealthCheck,
     LynkrError,
@@ -19,7 +20,6 @@ from lynkr_core import (
     UpstreamError,
     anthropic,
 )
-
 from lynkr_provider_anthropic import upstream_errors
 
 JSON = "application/json"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import aiohttp
 import msgspec
+
 from lynkr_core import UpstreamError, error_type_for_status
 
 
