@@ -92,6 +92,8 @@ class MessageAccumulator:
             value = getattr(event.usage, name)
             if isinstance(value, int):
                 setattr(usage, name, value)
+        if event.usage.server_tool_use is not msgspec.UNSET:
+            usage.server_tool_use = event.usage.server_tool_use
 
     def message(self) -> MessageResponse | None:
         """The message so far (``None`` before ``message_start``)."""

@@ -208,7 +208,7 @@ def _coerce(value: Any, annotation: Any) -> Any:
     text = str(annotation)
     if text.startswith("list[") or "list[" in text:
         return [part.strip() for part in value.split(",") if part.strip()]
-    if annotation is bool or text == "bool":
+    if annotation is bool or text in ("bool", "bool | None", "typing.Optional[bool]"):
         lowered = value.strip().lower()
         if lowered in _TRUE:
             return True

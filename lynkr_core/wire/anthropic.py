@@ -316,14 +316,14 @@ class MessagesRequest(msgspec.Struct, kw_only=True, dict=True):
     max_tokens: int | UnsetType = UNSET
     system: str | list[Raw] | UnsetType = UNSET
     tools: list[Raw] | UnsetType = UNSET
-    tool_choice: ToolChoice | UnsetType = UNSET
+    tool_choice: Raw | UnsetType = UNSET
     stop_sequences: list[str] | UnsetType = UNSET
     stream: bool | UnsetType = UNSET
     temperature: float | UnsetType = UNSET
     top_p: float | UnsetType = UNSET
     top_k: int | UnsetType = UNSET
-    metadata: Metadata | UnsetType = UNSET
-    thinking: ThinkingConfig | UnsetType = UNSET
+    metadata: Raw | UnsetType = UNSET
+    thinking: Raw | UnsetType = UNSET
     service_tier: str | UnsetType = UNSET
     container: Raw | UnsetType = UNSET
     mcp_servers: list[Raw] | UnsetType = UNSET
@@ -334,6 +334,22 @@ class MessagesRequest(msgspec.Struct, kw_only=True, dict=True):
     def extra_fields(self) -> dict[str, Raw]:
         """Top-level fields lynkr has no type for, kept to be passed on as they came."""
         return self.__dict__.get("_extra_fields", {})
+
+    def tool_choice_config(self) -> ToolChoice | None:
+        """``tool_choice`` typed (``None`` when absent)."""
+        return None if self.tool_choice is UNSET else _tool_choice_decoder.decode(self.tool_choice)
+
+    def thinking_config(self) -> ThinkingConfig | dict[str, Any] | None:
+        """``thinking`` typed, or a plain dict for a thinking type lynkr does not know."""
+        if self.thinking is UNSET:
+            return None
+        if _head_decoder.decode(self.thinking).type in _THINKING_TYPES:
+            return _thinking_decoder.decode(self.thinking)
+        return _any_decoder.decode(self.thinking)
+
+    def metadata_config(self) -> Metadata | None:
+        """``metadata`` typed (``None`` when absent)."""
+        return None if self.metadata is UNSET else _metadata_decoder.decode(self.metadata)
 
     @property
     def is_streaming(self) -> bool:
@@ -361,6 +377,14 @@ class MessagesRequest(msgspec.Struct, kw_only=True, dict=True):
         return "\n\n".join(parts)
 
 
+_tool_choice_decoder = msgspec.json.Decoder(ToolChoice)
+_thinking_decoder = msgspec.json.Decoder(ThinkingConfig)
+_metadata_decoder = msgspec.json.Decoder(Metadata)
+_THINKING_TYPES = frozenset(
+    cls.__struct_config__.tag for cls in ThinkingConfig.__args__  # type: ignore[attr-defined]
+)
+
+
 class _StrictMessagesRequest(MessagesRequest, forbid_unknown_fields=True):
     """Decoded first: the common case, a request with no unknown top-level field."""
 
@@ -375,32 +399,65 @@ def decode_request(body: bytes) -> MessagesRequest:
     """Decode a Messages API request body.
 
     Raises ``msgspec.ValidationError`` or ``msgspec.DecodeError`` on malformed
-    input (the app turns them into 400 ``invalid_request_error``).
+    input (the app turns them into 400 ``invalid_request_error``). Objects kept
+    raw (``tool_choice``, ``metadata``, ``thinking``) are checked here too, so
+    their errors name their path.
     """
+    request = _decode_keeping_extras(body, _strict_request_decoder, _request_decoder, _known_request_fields)
+    _check_nested(request.tool_choice, _tool_choice_decoder, "tool_choice")
+    _check_nested(request.metadata, _metadata_decoder, "metadata")
+    if request.thinking is not UNSET:
+        _check_nested(request.thinking, _head_decoder, "thinking")
+        if _head_decoder.decode(request.thinking).type in _THINKING_TYPES:
+            _check_nested(request.thinking, _thinking_decoder, "thinking")
+    return request
+
+
+def _decode_keeping_extras(body: bytes, strict: Any, lenient: Any, known: frozenset[str]) -> Any:
     try:
-        return _strict_request_decoder.decode(body)
+        return strict.decode(body)
     except msgspec.ValidationError as strict_error:
         if "unknown field" not in str(strict_error):
             raise
-    request = _request_decoder.decode(body)
-    extra = {k: v for k, v in _top_level_decoder.decode(body).items() if k not in _known_request_fields}
-    request.__dict__["_extra_fields"] = extra
-    return request
+    value = lenient.decode(body)
+    extra = {k: v for k, v in _top_level_decoder.decode(body).items() if k not in known}
+    value.__dict__["_extra_fields"] = extra
+    return value
+
+
+def _check_nested(raw_value: Any, decoder: msgspec.json.Decoder, path: str) -> None:
+    if raw_value is UNSET:
+        return
+    try:
+        decoder.decode(raw_value)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        if " - at `$" in message:
+            message = message.replace("`$", f"`$.{path}", 1)
+        else:
+            message += f" - at `$.{path}`"
+        raise msgspec.ValidationError(message) from None
 
 
 _encoder = msgspec.json.Encoder()
 
 
-def encode_request(request: MessagesRequest) -> bytes:
-    """Encode a request, with its unknown top-level fields written back."""
-    body = _encoder.encode(request)
-    extra = request.extra_fields
+def encode(value: Any) -> bytes:
+    """Encode a wire Struct (or plain data) as JSON, with a request's or response's
+    unknown top-level fields written back."""
+    body = _encoder.encode(value)
+    extra = getattr(value, "extra_fields", None)
     if not extra:
         return body
     tail = _encoder.encode(extra)  # b'{"k":v,...}'
     if body == b"{}":
         return tail
     return body[:-1] + b"," + tail[1:]
+
+
+def encode_request(request: MessagesRequest) -> bytes:
+    """Encode a request, with its unknown top-level fields written back."""
+    return encode(request)
 
 
 # --------------------------------------------------------------------------- #
@@ -414,9 +471,11 @@ class Usage(msgspec.Struct, kw_only=True):
     output_tokens: int = 0
     cache_creation_input_tokens: int | UnsetType | None = UNSET
     cache_read_input_tokens: int | UnsetType | None = UNSET
-    cache_creation: Raw | UnsetType | None = UNSET
-    server_tool_use: Raw | UnsetType | None = UNSET
+    cache_creation: Raw | UnsetType = UNSET
+    server_tool_use: Raw | UnsetType = UNSET
     service_tier: str | UnsetType | None = UNSET
+    inference_geo: str | UnsetType | None = UNSET
+    output_tokens_details: Raw | UnsetType = UNSET
 
 
 class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=True, dict=True):
@@ -429,8 +488,14 @@ class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=T
     stop_reason: str | None = None
     stop_sequence: str | None = None
     usage: Usage = msgspec.field(default_factory=Usage)
-    container: Raw | UnsetType | None = UNSET
-    context_management: Raw | UnsetType | None = UNSET
+    stop_details: Raw | UnsetType = UNSET
+    container: Raw | UnsetType = UNSET
+    context_management: Raw | UnsetType = UNSET
+
+    @property
+    def extra_fields(self) -> dict[str, Raw]:
+        """Top-level fields lynkr has no type for, kept to be passed on as they came."""
+        return self.__dict__.get("_extra_fields", {})
 
     def blocks(self) -> list[ContentBlock | dict[str, Any]]:
         """The content as typed blocks."""
@@ -441,17 +506,18 @@ class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=T
         return "".join(b.text for b in self.blocks() if isinstance(b, TextBlock))
 
 
+class _StrictMessageResponse(MessageResponse, forbid_unknown_fields=True):
+    """Decoded first: the common case, a response with no unknown top-level field."""
+
+
+_strict_response_decoder = msgspec.json.Decoder(_StrictMessageResponse)
 _response_decoder = msgspec.json.Decoder(MessageResponse)
+_known_response_fields = frozenset(MessageResponse.__struct_fields__) | {"type"}
 
 
 def decode_response(body: bytes) -> MessageResponse:
-    """Decode a complete message (a non-streaming response body)."""
-    return _response_decoder.decode(body)
-
-
-def encode(value: Any) -> bytes:
-    """Encode any wire Struct (or plain data) as JSON."""
-    return _encoder.encode(value)
+    """Decode a complete message (a non-streaming response body), keeping unknown fields."""
+    return _decode_keeping_extras(body, _strict_response_decoder, _response_decoder, _known_response_fields)
 
 
 def raw(value: Any) -> Raw:

@@ -90,7 +90,7 @@ class MessageDeltaUsage(msgspec.Struct, kw_only=True):
     input_tokens: int | UnsetType | None = UNSET
     cache_creation_input_tokens: int | UnsetType | None = UNSET
     cache_read_input_tokens: int | UnsetType | None = UNSET
-    server_tool_use: Raw | UnsetType | None = UNSET
+    server_tool_use: Raw | UnsetType = UNSET
 
 
 class MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):

@@ -35,7 +35,11 @@ class SSEParser:
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Add ``chunk`` and return the events it completes, in order."""
         buffer = self._buffer + chunk
+        held = b""
         if b"\r" in buffer:
+            # A final lone CR may be half of a CRLF: decide when more arrives.
+            if buffer.endswith(b"\r") and not buffer.endswith(b"\r\r"):
+                buffer, held = buffer[:-1], b"\r"
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events = []
         start = 0
@@ -48,7 +52,7 @@ class SSEParser:
             event = _parse_frame(frame)
             if event is not None:
                 events.append(event)
-        self._buffer = buffer[start:]
+        self._buffer = buffer[start:] + held
         return events
 
     @property
@@ -58,7 +62,7 @@ class SSEParser:
 
 
 def _parse_frame(frame: bytes) -> ServerSentEvent | None:
-    name = "message"
+    name = ""
     data_lines: list[str] = []
     event_id = None
     retry = None
@@ -74,8 +78,8 @@ def _parse_frame(frame: bytes) -> ServerSentEvent | None:
             data_lines.append(value)
         elif field == "id":
             event_id = value
-        elif field == "retry" and value.isdigit():
+        elif field == "retry" and value.isascii() and value.isdigit():
             retry = int(value)
     if not data_lines:
         return None
-    return ServerSentEvent(name, "\n".join(data_lines), frame, event_id, retry)
+    return ServerSentEvent(name or "message", "\n".join(data_lines), frame, event_id, retry)
