@@ -27,7 +27,8 @@ from lynkr_core.errors import (
     error_type_for_status,
 )
 from lynkr_core.hookspecs import hookimpl
-from lynkr_core.wire import anthropic, events
+from lynkr_core.upstream import error_from_exception, error_from_response, retry_after
+from lynkr_core.wire import anthropic, events, openai
 from lynkr_core.wire.sse import ServerSentEvent, SSEParser
 
 __version__ = "0.1.0"
@@ -55,7 +56,11 @@ __all__ = [
     "UpstreamError",
     "__version__",
     "anthropic",
+    "error_from_exception",
+    "error_from_response",
     "error_type_for_status",
     "events",
     "hookimpl",
+    "openai",
+    "retry_after",
 ]

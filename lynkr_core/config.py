@@ -50,6 +50,14 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     trace_plugins: bool = False
     upstream_timeout_seconds: float = 600.0
     upstream_connect_timeout_seconds: float = 10.0
+    upstream_retries: int = 2
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 8.0
+    fallback_provider: list[str] = []
+    fallback_enabled: bool = True
+    model_routes: list[str] = []
+    long_context_route: str = ""
+    long_context_tokens: int = 100_000
 
 
 #: Environment variable for each core setting.
@@ -70,6 +78,14 @@ CORE_ENV: dict[str, str] = {
     "trace_plugins": "LYNKR_TRACE_PLUGINS",
     "upstream_timeout_seconds": "LYNKR_UPSTREAM_TIMEOUT_SECONDS",
     "upstream_connect_timeout_seconds": "LYNKR_UPSTREAM_CONNECT_TIMEOUT_SECONDS",
+    "upstream_retries": "LYNKR_UPSTREAM_RETRIES",
+    "retry_base_seconds": "LYNKR_RETRY_BASE_SECONDS",
+    "retry_max_seconds": "LYNKR_RETRY_MAX_SECONDS",
+    "fallback_provider": "FALLBACK_PROVIDER",
+    "fallback_enabled": "FALLBACK_ENABLED",
+    "model_routes": "LYNKR_MODEL_ROUTES",
+    "long_context_route": "LYNKR_LONG_CONTEXT_ROUTE",
+    "long_context_tokens": "LYNKR_LONG_CONTEXT_TOKENS",
 }
 
 

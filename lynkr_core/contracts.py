@@ -29,7 +29,9 @@ class RequestContext:
 
     ``http`` is the process's one aiohttp session (pooled connections);
     ``headers`` holds the client's ``anthropic-*`` headers, lower-cased, to be
-    passed on where a provider speaks the same API.
+    passed on where a provider speaks the same API. ``provider_name`` and
+    ``model`` are the route being tried: the provider, and the upstream model
+    routing chose for it (empty: the provider's configured model).
     """
 
     request_id: str
@@ -38,6 +40,7 @@ class RequestContext:
     log: structlog.typing.FilteringBoundLogger
     headers: Mapping[str, str] = field(default_factory=dict)
     provider_name: str = ""
+    model: str = ""
     started: float = field(default_factory=time.monotonic)
 
     @property

@@ -21,6 +21,8 @@ from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Exchange, Policy, Provider, RequestContext, RequestPreparer
 from lynkr_core.errors import LynkrError, PermissionDenied, UpstreamError
 from lynkr_core.registry import Registry
+from lynkr_core.resilience import RetryPolicy, with_failover
+from lynkr_core.routing import Router, Target
 from lynkr_core.tokens import estimate_input_tokens
 from lynkr_core.wire.events import KNOWN_EVENT_TYPES, decode_event, error_frame
 from lynkr_core.wire.sse import SSEParser
@@ -48,6 +50,12 @@ class Pipeline:
         self.providers = providers
         self.policies = policies
         self.preparers = preparers
+        self.router = Router.from_settings(settings.core)
+        self.retry = RetryPolicy(
+            retries=settings.core.upstream_retries,
+            base=settings.core.retry_base_seconds,
+            max_delay=settings.core.retry_max_seconds,
+        )
         self.http: aiohttp.ClientSession | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._observed = bool(pm.hook.lynkr_exchange_finished.get_hookimpls())
@@ -55,14 +63,20 @@ class Pipeline:
     # ------------------------------------------------------------------ setup
 
     def default_provider(self) -> Provider:
-        """The provider ``MODEL_PROVIDER`` names; ``ConfigError`` when no plugin registered it."""
+        """The provider ``MODEL_PROVIDER`` names; ``ConfigError`` when no plugin registered it,
+        or when a route or fallback names a provider no plugin registered."""
+        known = ", ".join(self.providers.names()) or "none"
         name = self.settings.core.model_provider
         provider = self.providers.get(name)
         if provider is None:
-            known = ", ".join(self.providers.names()) or "none"
             raise ConfigError(
                 f"MODEL_PROVIDER={name!r}, but no installed plugin registers that provider "
                 f"(registered: {known}). Install its plugin or set MODEL_PROVIDER."
+            )
+        for routed in sorted(self.router.providers() - set(self.providers.names())):
+            raise ConfigError(
+                f"a route or FALLBACK_PROVIDER names provider {routed!r}, but no installed plugin "
+                f"registers it (registered: {known})."
             )
         return provider
 
@@ -94,9 +108,16 @@ class Pipeline:
                 request = prepared
         return request
 
-    def provider_for(self, request: MessagesRequest, context: RequestContext) -> Provider:
-        """The provider that answers ``request`` (``MODEL_PROVIDER``; routing comes later)."""
-        return self.provider_named(context.provider_name)
+    def targets_for(self, request: MessagesRequest) -> list[Target]:
+        """The providers (and upstream models) to try for ``request``, in order."""
+        return self.router.targets(request.model, lambda: estimate_input_tokens(request))
+
+    def _aim(self, context: RequestContext, target: Target) -> Provider:
+        """The provider of ``target``, with ``context`` saying which one and which model."""
+        provider = self.provider_named(target.provider)
+        context.provider_name = target.provider
+        context.model = target.model
+        return provider
 
     def provider_named(self, name: str) -> Provider:
         """The provider registered as ``name``; a 500 ``api_error`` if there is none."""
@@ -109,9 +130,14 @@ class Pipeline:
         """Answer a non-streaming request."""
         exchange = Exchange(request=request, context=context, streamed=False)
         try:
-            exchange.request = await self.prepare(request, context)
-            provider = self.provider_for(exchange.request, context)
-            exchange.response = await provider.complete(exchange.request, context)
+            prepared = exchange.request = await self.prepare(request, context)
+
+            async def attempt(target: Target) -> MessageResponse:
+                return await self._aim(context, target).complete(prepared, context)
+
+            exchange.response = await with_failover(
+                self.targets_for(prepared), attempt, self.retry, context.log
+            )
             return exchange.response
         except LynkrError as exc:
             exchange.error = exc
@@ -137,16 +163,24 @@ class Pipeline:
         started = False
         upstream: AsyncIterator[bytes] | None = None
         try:
-            exchange.request = await self.prepare(request, context)
-            provider = self.provider_for(exchange.request, context)
-            upstream = provider.stream(exchange.request, context)
-            async for frame in upstream:
+            prepared = exchange.request = await self.prepare(request, context)
+
+            async def attempt(target: Target) -> tuple[bytes, AsyncIterator[bytes]]:
+                return await _open_stream(self._aim(context, target), prepared, context)
+
+            first, upstream = await with_failover(
+                self.targets_for(prepared), attempt, self.retry, context.log
+            )
+            frame = first
+            while True:
                 if parser is not None:
                     _observe(parser, accumulator, frame)
                 started = True
                 yield frame
-            if not started:
-                raise UpstreamError("the provider sent an empty stream", status=502)
+                try:
+                    frame = await anext(upstream)
+                except StopAsyncIteration:
+                    break
         except LynkrError as exc:
             exchange.error = exc
             if not started:
@@ -170,7 +204,7 @@ class Pipeline:
 
     async def count_tokens(self, request: MessagesRequest, context: RequestContext) -> int:
         """Input tokens: the provider's own count, else the core's estimate."""
-        provider = self.provider_for(request, context)
+        provider = self._aim(context, self.targets_for(request)[0])
         counted = await provider.count_tokens(request, context)
         if counted is not None:
             return counted
@@ -183,6 +217,7 @@ class Pipeline:
         exchange.context.log.info(
             "exchange",
             provider=exchange.context.provider_name,
+            upstream_model=exchange.context.model or None,
             model=exchange.request.model,
             streamed=exchange.streamed,
             status="disconnected" if exchange.disconnected else (
@@ -221,6 +256,22 @@ def _observe(parser: SSEParser, accumulator: MessageAccumulator | None, frame: b
                 accumulator.add(decode_event(event.data))
             except Exception:  # a frame we cannot read is the provider's problem, not ours
                 log.debug("unreadable_event", event=event.event)
+
+
+async def _open_stream(
+    provider: Provider, request: MessagesRequest, context: RequestContext
+) -> tuple[bytes, AsyncIterator[bytes]]:
+    """Start ``provider``'s stream and wait for its first frame, so that a failure
+    before it can still be retried or failed over."""
+    upstream = provider.stream(request, context)
+    try:
+        first = await anext(upstream)
+    except StopAsyncIteration:
+        raise UpstreamError("the provider sent an empty stream", status=502) from None
+    except BaseException:
+        await _close_quietly(upstream)
+        raise
+    return first, upstream
 
 
 async def _close_quietly(stream: AsyncIterator[bytes]) -> None:

@@ -76,6 +76,7 @@ def _lynkr(upstream_url: str):
             "ANTHROPIC_UPSTREAM_BASE_URL": upstream_url,
             "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
             "LYNKR_API_KEYS": CLIENT_KEY,
+            "LYNKR_UPSTREAM_RETRIES": "0",  # the CLI must see upstream errors and retry itself
         }
     )
 

@@ -19,8 +19,9 @@ from lynkr_core import (
     SSEParser,
     UpstreamError,
     anthropic,
+    error_from_exception,
+    error_from_response,
 )
-from lynkr_provider_anthropic import upstream_errors
 
 JSON = "application/json"
 #: Client headers passed on unchanged (the API version and beta features it asked for).
@@ -55,14 +56,14 @@ class AnthropicFormatProvider(Provider):
         self, request: anthropic.MessagesRequest, context: RequestContext
     ) -> anthropic.MessageResponse:
         """Post the request and decode the whole message."""
-        body = self._body(request)
+        body = self._body(request, context)
         try:
             async with context.http.post(self.url, data=body, headers=self._headers(context)) as response:
                 data = await response.read()
                 if response.status >= 400:
-                    raise upstream_errors.from_response(response.status, data, response.headers)
+                    raise error_from_response(response.status, data, response.headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise upstream_errors.from_exception(exc, self.url) from exc
+            raise error_from_exception(exc, self.url) from exc
         try:
             return anthropic.decode_response(data)
         except msgspec.MsgspecError as exc:
@@ -72,11 +73,11 @@ class AnthropicFormatProvider(Provider):
         self, request: anthropic.MessagesRequest, context: RequestContext
     ) -> AsyncIterator[bytes]:
         """Post the request and pass the event stream on, whole frames as they arrive."""
-        body = self._body(request)
+        body = self._body(request, context)
         try:
             async with context.http.post(self.url, data=body, headers=self._headers(context)) as response:
                 if response.status >= 400:
-                    raise upstream_errors.from_response(
+                    raise error_from_response(
                         response.status, await response.read(), response.headers
                     )
                 if not response.content_type.startswith("text/event-stream"):
@@ -91,7 +92,7 @@ class AnthropicFormatProvider(Provider):
                 if not finished:
                     raise UpstreamError("upstream stream ended before message_stop", status=502)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise upstream_errors.from_exception(exc, self.url) from exc
+            raise error_from_exception(exc, self.url) from exc
 
     async def count_tokens(
         self, request: anthropic.MessagesRequest, context: RequestContext
@@ -99,7 +100,7 @@ class AnthropicFormatProvider(Provider):
         """Ask the upstream's ``count_tokens``; ``None`` (core estimate) if it has none."""
         url = self._require_url().removesuffix("/v1/messages") + "/v1/messages/count_tokens"
         counted = request.replace(
-            max_tokens=msgspec.UNSET, stream=msgspec.UNSET, model=self.model_override or request.model
+            max_tokens=msgspec.UNSET, stream=msgspec.UNSET, model=self._model(request, context)
         )
         try:
             async with context.http.post(
@@ -109,9 +110,9 @@ class AnthropicFormatProvider(Provider):
                 if response.status in (404, 405):
                     return None
                 if response.status >= 400:
-                    raise upstream_errors.from_response(response.status, data, response.headers)
+                    raise error_from_response(response.status, data, response.headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise upstream_errors.from_exception(exc, url) from exc
+            raise error_from_exception(exc, url) from exc
         return msgspec.json.decode(data, type=anthropic.TokenCount).input_tokens
 
     async def list_models(self, context: RequestContext) -> list[anthropic.ModelInfo]:
@@ -154,10 +155,15 @@ class AnthropicFormatProvider(Provider):
             raise LynkrError(f"provider {self.name} is not configured: set {needed}", status=500)
         return self.url
 
-    def _body(self, request: anthropic.MessagesRequest) -> bytes:
+    def _model(self, request: anthropic.MessagesRequest, context: RequestContext) -> str:
+        """The routed model, else ``MODEL_DEFAULT``-style override, else the client's."""
+        return context.model or self.model_override or request.model
+
+    def _body(self, request: anthropic.MessagesRequest, context: RequestContext) -> bytes:
         self._require_url()
-        if self.model_override and request.model != self.model_override:
-            request = request.replace(model=self.model_override)
+        model = self._model(request, context)
+        if request.model != model:
+            request = request.replace(model=model)
         return anthropic.encode_request(request)
 
     def _headers(self, context: RequestContext) -> dict[str, str]:
@@ -177,6 +183,6 @@ class AnthropicFormatProvider(Provider):
 
 def _not_a_stream(content_type: str, body: bytes) -> UpstreamError:
     """A 200 answer to a streaming request that is not an event stream (often an error body)."""
-    error = upstream_errors.from_response(502, body, {})
+    error = error_from_response(502, body, {})
     error.message = f"upstream answered a streaming request with {content_type or 'no content type'}: {error.message}"
     return error

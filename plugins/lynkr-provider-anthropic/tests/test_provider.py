@@ -33,6 +33,7 @@ def direct_env(url: str, **extra: str) -> dict[str, str]:
         "MODEL_PROVIDER": "anthropic",
         "ANTHROPIC_UPSTREAM_BASE_URL": url,
         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
+        "LYNKR_UPSTREAM_RETRIES": "0",  # these tests see each upstream answer passed on
         **extra,
     }
 

@@ -1,0 +1,88 @@
+"""An upstream's failure as the ``UpstreamError`` the client sees.
+
+Providers answer errors in their own shapes; this reads all the common ones:
+Anthropic's ``{"type": "error", "error": {"type", "message"}}``, OpenAI's and
+Azure's ``{"error": {"message", "type", "code"}}``, OpenRouter's
+``{"error": {"code", "message", "metadata"}}``, Databricks'
+``{"error_code", "message"}`` and Ollama's ``{"error": "..."}``. The status
+is kept (Claude Code decides on it whether to retry) and the Anthropic error
+type follows from it; the upstream's message reaches the client verbatim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from lynkr_core.errors import UpstreamError, error_type_for_status
+
+#: Upstream statuses that Anthropic clients know under another number.
+STATUS_MAP = {422: 400}
+_ANTHROPIC_TYPES = frozenset(
+    {
+        "invalid_request_error", "authentication_error", "billing_error", "permission_error",
+        "not_found_error", "request_too_large", "rate_limit_error", "api_error",
+        "overloaded_error", "timeout_error",
+    }
+)
+
+
+def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+    """The upstream's HTTP error answer, with its message and ``Retry-After``."""
+    status = STATUS_MAP.get(status, status)
+    error_type, message = _read_body(body)
+    if error_type not in _ANTHROPIC_TYPES:
+        error_type = error_type_for_status(status)
+    if not message:
+        text = body[:500].decode("utf-8", errors="replace").strip()
+        message = f"upstream returned HTTP {status}" + (f": {text}" if text else "")
+    return UpstreamError(message, status=status, error_type=error_type, retry_after=retry_after(headers))
+
+
+def error_from_exception(exc: BaseException, url: str) -> UpstreamError:
+    """A connection fault or a timeout talking to ``url`` (always retryable)."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamError(f"upstream {url} timed out", status=504, error_type="timeout_error")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError(f"cannot connect to upstream {url}: {exc.os_error}", status=502)
+    return UpstreamError(f"upstream {url} failed: {type(exc).__name__}: {exc}", status=502)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``Retry-After`` (or Azure's and OpenAI's ``retry-after-ms``)."""
+    lowered = {k.lower(): v for k, v in headers.items() if k.lower().startswith("retry-after")}
+    try:
+        if "retry-after-ms" in lowered:
+            return float(lowered["retry-after-ms"]) / 1000
+        if "retry-after" in lowered:
+            return max(0.0, float(lowered["retry-after"]))
+    except ValueError:
+        return None
+    return None
+
+
+def _read_body(body: bytes) -> tuple[str, str]:
+    """(error type, message) from a JSON error body; empty strings when there are none."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    error: Any = data.get("error")
+    if isinstance(error, str):  # Ollama
+        return "", error
+    if isinstance(error, dict):  # Anthropic, OpenAI, Azure, OpenRouter
+        message = str(error.get("message") or "")
+        raw = (error.get("metadata") or {}).get("raw") if isinstance(error.get("metadata"), dict) else None
+        if raw and isinstance(raw, str) and raw not in message:
+            message = f"{message} ({raw[:300]})" if message else raw[:300]
+        return str(error.get("type") or ""), message
+    if "message" in data:  # Databricks
+        code = data.get("error_code")
+        return "", f"{code}: {data['message']}" if code else str(data["message"])
+    return "", ""
