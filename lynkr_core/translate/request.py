@@ -1,0 +1,551 @@
+"""An Anthropic Messages request as an OpenAI Chat Completions request.
+
+Pure functions: everything the target cannot take is dropped, and each drop
+that changes the answer is reported through ``warn``. The conversation is
+rebuilt so that the upstream never rejects it: one leading system message,
+and every assistant ``tool_calls`` message followed by exactly one tool
+message per call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import structlog
+from msgspec import UNSET
+
+from lynkr_core.translate.limits import clamp_max_tokens
+from lynkr_core.translate.options import TargetOptions, Warn, ignore_warning
+from lynkr_core.translate.schema import clean_schema, tool_parameters
+from lynkr_core.wire import anthropic, openai
+
+log = structlog.get_logger("lynkr.translate")
+
+#: OpenAI accepts at most this many stop sequences.
+MAX_STOP_SEQUENCES = 4
+#: The content of the tool message added for a call the client did not answer.
+NO_RESULT = "[no result: the call was not answered]"
+#: What stands in a tool message for an image it cannot carry.
+IMAGE_OMITTED = "[image omitted]"
+#: Metadata ``user_id`` values longer than this are not sent as ``user``.
+MAX_USER_ID = 64
+#: Databricks (Claude) takes no thinking budget below this.
+MIN_THINKING_BUDGET = 1024
+#: The thinking budget given to Databricks for adaptive thinking, at most.
+ADAPTIVE_THINKING_BUDGET = 10240
+
+_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """A translated request, and the provider-specific top-level keys to add
+    when encoding it (``openai.encode_request(t.request, t.extra)``)."""
+
+    request: openai.ChatCompletionRequest
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def translate_request(
+    request: anthropic.MessagesRequest,
+    target: TargetOptions,
+    warn: Warn = ignore_warning,
+    *,
+    stream: bool | None = None,
+) -> Translated:
+    """Translate ``request`` for ``target``; ``stream=None`` follows ``request.stream``.
+
+    Raises ``msgspec.ValidationError`` when a content block of a known type is
+    malformed (the client's error).
+    """
+    streaming = request.is_streaming if stream is None else stream
+    messages = _Conversation(target, warn).translate(request.messages, request.system_text())
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+
+    max_tokens = clamp_max_tokens(
+        None if request.max_tokens is UNSET else request.max_tokens, target
+    )
+    if max_tokens is not None:
+        fields[target.token_field] = max_tokens
+
+    tools = _tools(request, target, warn)
+    if tools:
+        fields["tools"] = tools
+        fields.update(_tool_choice(request, tools, target, warn))
+
+    if request.stop_sequences:
+        stop = list(request.stop_sequences)
+        if len(stop) > MAX_STOP_SEQUENCES:
+            warn(f"stop_sequences: kept the first {MAX_STOP_SEQUENCES} of {len(stop)}")
+        fields["stop"] = stop[:MAX_STOP_SEQUENCES]
+    if request.temperature is not UNSET:
+        fields["temperature"] = request.temperature
+    if request.top_p is not UNSET:
+        fields["top_p"] = request.top_p
+    if request.top_k is not UNSET:
+        log.debug("translate_dropped", field="top_k")
+
+    output_config = _output_config(request)
+    response_format = _response_format(output_config, target, warn)
+    if response_format is not None:
+        fields["response_format"] = response_format
+
+    thinking = _requested_thinking(request, output_config)
+    if thinking is not None and target.reasoning == "effort":
+        fields["reasoning_effort"] = thinking.effort
+    elif thinking is not None:
+        extra.update(_reasoning_extra(thinking, request, messages, max_tokens, target, warn))
+
+    user = _user_id(request)
+    if user is not None:
+        fields["user"] = user
+
+    fields["stream"] = streaming
+    if streaming and target.stream_usage:
+        fields["stream_options"] = openai.StreamOptions(include_usage=True)
+
+    chat = openai.ChatCompletionRequest(model=target.model, messages=messages, **fields)
+    return Translated(chat, extra)
+
+
+def to_openai(
+    request: anthropic.MessagesRequest,
+    target: TargetOptions,
+    warn: Warn = ignore_warning,
+    *,
+    stream: bool | None = None,
+) -> openai.ChatCompletionRequest:
+    """``translate_request(...).request``: the request without provider-specific keys."""
+    return translate_request(request, target, warn, stream=stream).request
+
+
+# --------------------------------------------------------------------------- #
+# Messages
+
+
+class _Conversation:
+    """Rebuilds the message list, pairing tool calls with their results."""
+
+    def __init__(self, target: TargetOptions, warn: Warn) -> None:
+        self.target = target
+        self.warn = warn
+        self.system: list[str] = []
+        self.messages: list[openai.ChatMessage] = []
+        # The calls of the last assistant message, until a user message answers them.
+        self.pending: list[openai.ToolCall] = []
+
+    def translate(self, messages: list[anthropic.Message], system: str) -> list[openai.ChatMessage]:
+        """The whole conversation, with the system prompt and every system
+        message folded into one leading system message."""
+        if system:
+            self.system.append(system)
+        for message in messages:
+            if message.role == "assistant":
+                self._assistant(message)
+            elif message.role == "system":
+                self._system(message)
+            else:
+                if message.role != "user":
+                    self.warn(f"message role {message.role!r} sent as user")
+                self._user(message)
+        self._answer_pending({})
+        if self.system:
+            head = openai.ChatMessage(role="system", content="\n\n".join(self.system))
+            return [head, *self.messages]
+        return self.messages
+
+    def _system(self, message: anthropic.Message) -> None:
+        texts = [b.text for b in message.blocks() if isinstance(b, anthropic.TextBlock)]
+        text = "\n\n".join(t for t in texts if t)
+        if text:
+            self.system.append(text)
+
+    def _assistant(self, message: anthropic.Message) -> None:
+        self._answer_pending({})
+        texts: list[str] = []
+        calls: list[openai.ToolCall] = []
+        for block in message.blocks():
+            if isinstance(block, anthropic.TextBlock):
+                texts.append(block.text)
+            elif isinstance(block, anthropic.ToolUseBlock):
+                calls.append(_tool_call(block))
+            elif isinstance(block, anthropic.ThinkingBlock | anthropic.RedactedThinkingBlock):
+                log.debug("translate_dropped", block=_block_kind(block))
+            else:
+                self.warn(f"dropped assistant content block {_block_kind(block)!r}")
+        content = "".join(texts) or None
+        if content is None and not calls:
+            log.debug("translate_dropped", message="empty assistant message")
+            return
+        self.messages.append(
+            openai.ChatMessage(role="assistant", content=content, tool_calls=calls or UNSET)
+        )
+        self.pending = calls
+
+    def _user(self, message: anthropic.Message) -> None:
+        if isinstance(message.content, str):
+            self._answer_pending({})
+            self.messages.append(openai.ChatMessage(role="user", content=message.content))
+            return
+        expected = {call.id for call in self.pending}
+        answers: dict[str, anthropic.ToolResultBlock] = {}
+        parts: list[openai.ContentPart] = []
+        for block in message.blocks():
+            if isinstance(block, anthropic.ToolResultBlock):
+                if block.tool_use_id in expected and block.tool_use_id not in answers:
+                    answers[block.tool_use_id] = block
+                else:
+                    parts.extend(self._orphan_result(block))
+            else:
+                parts.extend(self._user_parts(block))
+        self._answer_pending(answers)
+        if parts:
+            self.messages.append(openai.ChatMessage(role="user", content=_user_content(parts)))
+
+    def _answer_pending(self, answers: dict[str, anthropic.ToolResultBlock]) -> None:
+        """One tool message per pending call, in call order, then the images the
+        results carried (a tool message takes text only) in one user message."""
+        images: list[openai.ContentPart] = []
+        for call in self.pending:
+            result = answers.get(call.id)
+            if result is None:
+                self.warn(f"tool call {call.id} was not answered: sent a placeholder result")
+                text = NO_RESULT
+            else:
+                text, result_images = self._result_content(result)
+                if result_images:
+                    images.append(openai.TextPart(text=f"Images from the result of {call.id}:"))
+                    images.extend(result_images)
+            self.messages.append(
+                openai.ChatMessage(role="tool", content=text, tool_call_id=call.id)
+            )
+        self.pending = []
+        if images:
+            self.messages.append(openai.ChatMessage(role="user", content=images))
+
+    def _orphan_result(self, block: anthropic.ToolResultBlock) -> list[openai.ContentPart]:
+        """A tool result that answers no call of the preceding assistant message, as user text."""
+        self.warn(
+            f"tool result for {block.tool_use_id} answers no preceding tool call: sent as text"
+        )
+        text, images = self._result_content(block)
+        return [openai.TextPart(text=f"[tool result for {block.tool_use_id}]: {text}"), *images]
+
+    def _result_content(
+        self, block: anthropic.ToolResultBlock
+    ) -> tuple[str, list[openai.ContentPart]]:
+        """A tool result's text (images replaced by a marker) and its images as parts."""
+        texts: list[str] = []
+        images: list[openai.ContentPart] = []
+        if isinstance(block.content, str):
+            texts.append(block.content)
+        elif isinstance(block.content, list):
+            for raw in block.content:
+                item = anthropic.decode_block(raw)
+                if isinstance(item, anthropic.ImageBlock):
+                    texts.append(IMAGE_OMITTED)
+                    part = self._image(item, placeholder=False)
+                    if part is not None:
+                        images.append(part)
+                elif isinstance(item, anthropic.TextBlock):
+                    texts.append(item.text)
+                else:
+                    texts.extend(
+                        p.text for p in self._user_parts(item) if isinstance(p, openai.TextPart)
+                    )
+        text = "\n".join(texts)
+        if block.is_error is True and not text.startswith("Error:"):
+            text = f"Error: {text}" if text else "Error"
+        return text, images
+
+    def _user_parts(
+        self, block: anthropic.ContentBlock | dict[str, Any]
+    ) -> list[openai.ContentPart]:
+        """A user content block (not a tool result) as content parts."""
+        if isinstance(block, anthropic.TextBlock):
+            return [openai.TextPart(text=block.text)]
+        if isinstance(block, anthropic.ImageBlock):
+            part = self._image(block, placeholder=True)
+            return [] if part is None else [part]
+        if isinstance(block, anthropic.DocumentBlock):
+            text = self._document_text(block)
+            return [] if text is None else [openai.TextPart(text=text)]
+        if isinstance(block, anthropic.SearchResultBlock):
+            return [openai.TextPart(text=_search_result_text(block))]
+        if isinstance(block, anthropic.ThinkingBlock | anthropic.RedactedThinkingBlock):
+            log.debug("translate_dropped", block=_block_kind(block))
+            return []
+        self.warn(f"dropped user content block {_block_kind(block)!r}")
+        return []
+
+    def _image(
+        self, block: anthropic.ImageBlock, *, placeholder: bool
+    ) -> openai.ContentPart | None:
+        """An image part; ``None`` (and a warning) when it cannot be sent. With
+        ``placeholder``, an image the target does not accept becomes a text part."""
+        source = block.source
+        if isinstance(source, anthropic.FileSource):
+            self.warn("dropped an image given as a Files API file_id")
+            return None
+        media_type = source.media_type if isinstance(source, anthropic.Base64Source) else "url"
+        if not self.target.images:
+            self.warn("image omitted: the target does not accept images")
+            return openai.TextPart(text=f"[image omitted: {media_type}]") if placeholder else None
+        if isinstance(source, anthropic.Base64Source):
+            url = f"data:{source.media_type};base64,{source.data}"
+        else:
+            url = source.url
+        return openai.ImagePart(image_url=openai.ImageUrl(url=url))
+
+    def _document_text(self, block: anthropic.DocumentBlock) -> str | None:
+        """A text document's text, headed by its title; ``None`` (and a warning) otherwise."""
+        source = block.source
+        if isinstance(source, anthropic.TextSource):
+            text = source.data
+        elif isinstance(source, anthropic.ContentSource):
+            text = _blocks_text(source.content)
+        else:
+            if isinstance(source, anthropic.Base64Source):
+                kind = source.media_type
+            else:
+                kind = "url" if isinstance(source, anthropic.UrlSource) else "file"
+            self.warn(f"dropped a document ({kind}): only text documents can be sent")
+            return None
+        return f"{block.title}\n\n{text}" if block.title else text
+
+
+def _tool_call(block: anthropic.ToolUseBlock) -> openai.ToolCall:
+    """A tool_use block as an OpenAI tool call (arguments as a JSON string)."""
+    arguments = msgspec.json.encode({} if block.input is None else block.input).decode()
+    return openai.ToolCall(
+        id=block.id, function=openai.FunctionCall(name=block.name, arguments=arguments)
+    )
+
+
+def _user_content(parts: list[openai.ContentPart]) -> str | list[openai.ContentPart]:
+    """A single text part as a plain string, anything else as a list of parts."""
+    if len(parts) == 1 and isinstance(parts[0], openai.TextPart):
+        return parts[0].text
+    return parts
+
+
+def _blocks_text(content: str | list[msgspec.Raw]) -> str:
+    """The text of a string or of the text blocks of a list of raw blocks."""
+    if isinstance(content, str):
+        return content
+    blocks = (anthropic.decode_block(raw) for raw in content)
+    return "\n".join(b.text for b in blocks if isinstance(b, anthropic.TextBlock))
+
+
+def _search_result_text(block: anthropic.SearchResultBlock) -> str:
+    """A search result as text: title, source, then its text."""
+    return f"{block.title}\n{block.source}\n\n{_blocks_text(block.content)}"
+
+
+def _block_kind(block: Any) -> str:
+    """The ``type`` of a typed or unknown content block."""
+    if isinstance(block, dict):
+        return str(block.get("type"))
+    return str(type(block).__struct_config__.tag)
+
+
+# --------------------------------------------------------------------------- #
+# Tools
+
+
+def _tools(
+    request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn
+) -> list[openai.FunctionTool]:
+    """The client's own tools as functions; Anthropic's server tools are dropped."""
+    if not request.tools:
+        return []
+    tools: list[openai.FunctionTool] = []
+    for raw in request.tools:
+        tool = anthropic.decode_tool(raw)
+        if isinstance(tool, anthropic.ServerTool):
+            warn(f"dropped server tool {tool.name!r} ({tool.type})")
+            continue
+        schema = msgspec.json.decode(tool.input_schema)
+        definition = openai.FunctionDefinition(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool_parameters(schema, target.strip_schema_keys),
+        )
+        tools.append(openai.FunctionTool(function=definition))
+    return tools
+
+
+def _tool_choice(
+    request: anthropic.MessagesRequest,
+    tools: list[openai.FunctionTool],
+    target: TargetOptions,
+    warn: Warn,
+) -> dict[str, Any]:
+    """``tool_choice`` and ``parallel_tool_calls``, for a request that has tools."""
+    choice = request.tool_choice_config()
+    fields: dict[str, Any] = {}
+    if isinstance(choice, anthropic.ToolChoiceAuto):
+        fields["tool_choice"] = "auto"
+    elif isinstance(choice, anthropic.ToolChoiceAny):
+        fields["tool_choice"] = "required"
+    elif isinstance(choice, anthropic.ToolChoiceNone):
+        fields["tool_choice"] = "none"
+    elif isinstance(choice, anthropic.ToolChoiceTool):
+        if any(tool.function.name == choice.name for tool in tools):
+            fields["tool_choice"] = openai.NamedToolChoice(
+                function=openai.NamedFunction(name=choice.name)
+            )
+        else:
+            warn(f"tool_choice dropped: tool {choice.name!r} is not among the tools sent")
+    disable_parallel = getattr(choice, "disable_parallel_tool_use", UNSET)
+    if disable_parallel is True and target.parallel_tool_calls:
+        fields["parallel_tool_calls"] = False
+    return fields
+
+
+# --------------------------------------------------------------------------- #
+# Options: output format, thinking, user
+
+
+def _output_config(request: anthropic.MessagesRequest) -> dict[str, Any]:
+    """``output_config`` as a dict (empty when absent or not an object)."""
+    if request.output_config is UNSET:
+        return {}
+    value = msgspec.json.decode(request.output_config)
+    return value if isinstance(value, dict) else {}
+
+
+def _response_format(
+    output_config: dict[str, Any], target: TargetOptions, warn: Warn
+) -> openai.ResponseFormat | None:
+    """``output_config.format`` as a ``json_schema`` response format."""
+    fmt = output_config.get("format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        kind = fmt.get("type") if isinstance(fmt, dict) else fmt
+        warn(f"output_config.format dropped: unknown format {kind!r}")
+        return None
+    if not target.structured_output:
+        warn("output_config.format dropped: the target has no structured output")
+        return None
+    schema = fmt.get("schema")
+    schema = clean_schema(schema, target.strip_schema_keys) if isinstance(schema, dict) else {}
+    return openai.ResponseFormat(
+        type="json_schema", json_schema=openai.JsonSchemaFormat(name="output", schema=schema)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Thinking:
+    """What the client asked of extended thinking: a token budget (``None`` for
+    adaptive thinking) and the matching OpenAI reasoning effort."""
+
+    budget: int | None
+    effort: str
+
+
+def _requested_thinking(
+    request: anthropic.MessagesRequest, output_config: dict[str, Any]
+) -> _Thinking | None:
+    """The thinking the client asked for, ``None`` when off."""
+    config = request.thinking_config()
+    if config is None or isinstance(config, anthropic.ThinkingDisabled):
+        return None
+    if isinstance(config, anthropic.ThinkingEnabled):
+        budget: Any = config.budget_tokens
+    elif isinstance(config, dict):
+        if config.get("type") == "disabled":
+            return None
+        budget = config.get("budget_tokens")
+    else:
+        budget = None
+    if isinstance(budget, int) and not isinstance(budget, bool):
+        return _Thinking(budget, _budget_effort(budget))
+    effort = output_config.get("effort")
+    return _Thinking(None, _EFFORTS.get(effort, "medium") if isinstance(effort, str) else "medium")
+
+
+def _budget_effort(budget: int) -> str:
+    """A thinking budget as a reasoning effort."""
+    if budget < 4096:
+        return "low"
+    if budget < 16384:
+        return "medium"
+    return "high"
+
+
+def _reasoning_extra(
+    thinking: _Thinking,
+    request: anthropic.MessagesRequest,
+    messages: list[openai.ChatMessage],
+    max_tokens: int | None,
+    target: TargetOptions,
+    warn: Warn,
+) -> dict[str, Any]:
+    """The provider-specific top-level keys that ask for ``thinking`` (OpenRouter's
+    ``reasoning``, Databricks' ``thinking``); none for a target without such a key."""
+    if target.reasoning == "openrouter":
+        if thinking.budget is not None:
+            return {"reasoning": {"max_tokens": thinking.budget}}
+        return {"reasoning": {"effort": thinking.effort}}
+    if target.reasoning == "databricks":
+        budget = _databricks_budget(thinking, request, messages, max_tokens, warn)
+        if budget is not None:
+            return {"thinking": {"type": "enabled", "budget_tokens": budget}}
+        return {}
+    log.debug("translate_dropped", field="thinking", reason="target has no reasoning setting")
+    return {}
+
+
+def _databricks_budget(
+    thinking: _Thinking,
+    request: anthropic.MessagesRequest,
+    messages: list[openai.ChatMessage],
+    max_tokens: int | None,
+    warn: Warn,
+) -> int | None:
+    """The thinking budget to send to a Databricks Claude endpoint, ``None`` to send none.
+
+    Claude rejects thinking that continues a tool loop whose assistant turns
+    carry no signed thinking blocks (lynkr removed them), thinking with a
+    forced tool choice, and thinking with a temperature other than 1.
+    """
+    if any(m.role == "assistant" and m.tool_calls for m in messages):
+        log.debug("translate_dropped", field="thinking", reason="history has tool calls")
+        return None
+    choice = request.tool_choice_config()
+    if isinstance(choice, anthropic.ToolChoiceAny | anthropic.ToolChoiceTool):
+        warn("thinking dropped: Claude does not think with a forced tool choice")
+        return None
+    if request.temperature is not UNSET and request.temperature != 1:
+        warn("thinking dropped: Claude does not think with a temperature other than 1")
+        return None
+    budget = thinking.budget
+    if budget is None:
+        budget = ADAPTIVE_THINKING_BUDGET
+        if max_tokens is not None:
+            budget = min(budget, max_tokens - 1)
+    if budget < MIN_THINKING_BUDGET or (max_tokens is not None and budget >= max_tokens):
+        warn(
+            f"thinking dropped: budget {budget} must be at least {MIN_THINKING_BUDGET}"
+            f" and below max_tokens ({max_tokens})"
+        )
+        return None
+    return budget
+
+
+def _user_id(request: anthropic.MessagesRequest) -> str | None:
+    """``metadata.user_id`` when it is a short plain string (Claude Code sends JSON: not that)."""
+    metadata = request.metadata_config()
+    user_id = None if metadata is None else metadata.user_id
+    if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
+        return None
+    try:
+        decoded = msgspec.json.decode(user_id)
+    except msgspec.DecodeError:
+        return user_id
+    return None if isinstance(decoded, dict | list) else user_id

@@ -1,0 +1,291 @@
+"""OpenAI Chat Completions as msgspec Structs: what lynkr sends, what comes back.
+
+The request side is what ``lynkr_core.translate`` builds: optional fields
+default to ``UNSET`` and are left out when encoding, because many
+OpenAI-compatible servers reject fields they do not know. Provider-specific
+keys (OpenRouter's ``reasoning``, Databricks' ``thinking``...) are added by
+``encode_request(request, extra)``.
+
+The response side is decoded leniently: unknown fields are ignored and most
+fields may be ``null``, as OpenAI-compatible servers differ in what they fill.
+``content`` may be a string or, on Databricks' Claude endpoints, a list of
+parts (``text`` and ``reasoning``), kept as ``Raw`` for the translator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, Raw, UnsetType
+
+# --------------------------------------------------------------------------- #
+# Request
+
+
+class ImageUrl(msgspec.Struct, kw_only=True):
+    """An image as an ``https:`` or ``data:`` URL."""
+
+    url: str
+    detail: str | UnsetType = UNSET
+
+
+class TextPart(msgspec.Struct, tag="text", tag_field="type", kw_only=True):
+    """A text content part."""
+
+    text: str
+
+
+class ImagePart(msgspec.Struct, tag="image_url", tag_field="type", kw_only=True):
+    """An image content part."""
+
+    image_url: ImageUrl
+
+
+ContentPart = TextPart | ImagePart
+
+
+class FunctionCall(msgspec.Struct, kw_only=True):
+    """A function call: its name and its arguments as a JSON string."""
+
+    name: str
+    arguments: str
+
+
+class ToolCall(msgspec.Struct, kw_only=True):
+    """One tool call of an assistant message."""
+
+    id: str
+    function: FunctionCall
+    type: Literal["function"] = "function"
+
+
+class ChatMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One message of a chat: ``system``, ``user``, ``assistant`` or ``tool``."""
+
+    role: str
+    content: str | list[ContentPart] | None = None
+    name: str | UnsetType = UNSET
+    tool_calls: list[ToolCall] | UnsetType = UNSET
+    tool_call_id: str | UnsetType = UNSET
+
+
+class FunctionDefinition(msgspec.Struct, kw_only=True):
+    """A function the model may call, with its JSON Schema."""
+
+    name: str
+    parameters: dict[str, Any]
+    description: str | UnsetType = UNSET
+    strict: bool | UnsetType = UNSET
+
+
+class FunctionTool(msgspec.Struct, kw_only=True):
+    """``{"type": "function", "function": {...}}``."""
+
+    function: FunctionDefinition
+    type: Literal["function"] = "function"
+
+
+class NamedFunction(msgspec.Struct, kw_only=True):
+    """The function a named ``tool_choice`` forces."""
+
+    name: str
+
+
+class NamedToolChoice(msgspec.Struct, kw_only=True):
+    """``{"type": "function", "function": {"name": ...}}``."""
+
+    function: NamedFunction
+    type: Literal["function"] = "function"
+
+
+class JsonSchemaFormat(msgspec.Struct, kw_only=True):
+    """The schema of a ``json_schema`` response format."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+
+
+class ResponseFormat(msgspec.Struct, kw_only=True):
+    """``response_format``: ``text``, ``json_object`` or ``json_schema``."""
+
+    type: str
+    json_schema: JsonSchemaFormat | UnsetType = UNSET
+
+
+class StreamOptions(msgspec.Struct, kw_only=True):
+    """``stream_options``: ask for a final usage-only chunk."""
+
+    include_usage: bool = True
+
+
+class ChatCompletionRequest(msgspec.Struct, kw_only=True):
+    """``POST /chat/completions``."""
+
+    model: str
+    messages: list[ChatMessage]
+    max_tokens: int | UnsetType = UNSET
+    max_completion_tokens: int | UnsetType = UNSET
+    temperature: float | UnsetType = UNSET
+    top_p: float | UnsetType = UNSET
+    stop: list[str] | UnsetType = UNSET
+    stream: bool | UnsetType = UNSET
+    stream_options: StreamOptions | UnsetType = UNSET
+    tools: list[FunctionTool] | UnsetType = UNSET
+    tool_choice: str | NamedToolChoice | UnsetType = UNSET
+    parallel_tool_calls: bool | UnsetType = UNSET
+    response_format: ResponseFormat | UnsetType = UNSET
+    reasoning_effort: str | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_request(request: ChatCompletionRequest, extra: Mapping[str, Any] | None = None) -> bytes:
+    """Encode a request, with provider-specific top-level keys in ``extra`` added."""
+    body = _encoder.encode(request)
+    if not extra:
+        return body
+    return body[:-1] + b"," + _encoder.encode(dict(extra))[1:]
+
+
+def to_builtins(request: ChatCompletionRequest) -> dict[str, Any]:
+    """A request as plain JSON data (for providers that reshape it, and tests)."""
+    return msgspec.json.decode(_encoder.encode(request))
+
+
+# --------------------------------------------------------------------------- #
+# Response
+
+
+class FunctionCallOut(msgspec.Struct, kw_only=True):
+    """A function call as a provider returns it; ``arguments`` may be partial in a stream."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallOut(msgspec.Struct, kw_only=True):
+    """A tool call in a response message or a stream delta.
+
+    In a stream, ``index`` says which call a fragment belongs to; ``id`` and
+    ``function.name`` come with the first fragment only.
+    """
+
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCallOut | None = None
+
+
+class MessageOut(msgspec.Struct, kw_only=True):
+    """An assistant message, or a stream delta of one.
+
+    Reasoning arrives as ``reasoning_content`` (DeepSeek, vLLM, llama.cpp),
+    ``reasoning`` (OpenRouter, Ollama's OpenAI API) or, on Databricks, as a
+    ``reasoning`` part inside a list ``content``.
+    """
+
+    role: str | None = None
+    content: str | list[Raw] | None = None
+    tool_calls: list[ToolCallOut] | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    refusal: str | None = None
+
+
+class Choice(msgspec.Struct, kw_only=True):
+    """One choice of a complete response."""
+
+    index: int = 0
+    message: MessageOut = msgspec.field(default_factory=MessageOut)
+    finish_reason: str | None = None
+    #: vLLM: the stop string (or stop token id) that ended the output, when one did.
+    stop_reason: str | int | None = None
+
+
+class PromptTokensDetails(msgspec.Struct, kw_only=True):
+    """Prompt tokens served from the provider's cache."""
+
+    cached_tokens: int | None = None
+
+
+class CompletionTokensDetails(msgspec.Struct, kw_only=True):
+    """Output tokens spent on reasoning."""
+
+    reasoning_tokens: int | None = None
+
+
+class UsageOut(msgspec.Struct, kw_only=True):
+    """Token usage, as every OpenAI-compatible server reports it."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+
+class ErrorOut(msgspec.Struct, kw_only=True):
+    """An error object: OpenAI's ``{"message", "type", "param", "code"}``, and
+    OpenRouter's ``{"code", "message", "metadata"}`` inside a 200 body."""
+
+    message: str = ""
+    type: str | None = None
+    code: int | str | None = None
+    param: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ChatCompletion(msgspec.Struct, kw_only=True):
+    """A complete (non-streaming) response."""
+
+    id: str = ""
+    model: str = ""
+    choices: list[Choice] = []
+    usage: UsageOut | None = None
+    error: ErrorOut | None = None
+
+
+class ChunkChoice(msgspec.Struct, kw_only=True):
+    """One choice of a stream chunk."""
+
+    index: int = 0
+    delta: MessageOut = msgspec.field(default_factory=MessageOut)
+    finish_reason: str | None = None
+    #: vLLM: the stop string (or stop token id) that ended the output, when one did.
+    stop_reason: str | int | None = None
+
+
+class ChatCompletionChunk(msgspec.Struct, kw_only=True):
+    """One ``data:`` of a stream. The last may carry ``usage`` and no choices."""
+
+    id: str = ""
+    model: str = ""
+    choices: list[ChunkChoice] = []
+    usage: UsageOut | None = None
+    error: ErrorOut | None = None
+
+
+class ErrorResponse(msgspec.Struct, kw_only=True):
+    """An error body: ``{"error": {...}}``."""
+
+    error: ErrorOut
+
+
+_completion_decoder = msgspec.json.Decoder(ChatCompletion)
+_chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
+
+
+def decode_completion(body: bytes | str) -> ChatCompletion:
+    """Decode a complete response body."""
+    return _completion_decoder.decode(body)
+
+
+def decode_chunk(data: bytes | str) -> ChatCompletionChunk:
+    """Decode the ``data:`` of one stream event."""
+    return _chunk_decoder.decode(data)
