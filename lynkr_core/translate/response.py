@@ -1,0 +1,280 @@
+"""An OpenAI Chat Completions answer as an Anthropic message.
+
+``from_openai`` turns a complete (non-streaming) ``ChatCompletion`` into a
+``MessageResponse``. The helpers below it (stop reason, usage, errors, the
+Databricks list content) are shared with ``lynkr_core.translate.stream``, so
+a streamed answer adds up to the same message as the complete one.
+
+Content comes out in this order: thinking (``reasoning_content`` or
+``reasoning``), then the content (Databricks list content keeps its own order
+of thinking and text parts), then a refusal as text, then the tool calls.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, Raw
+
+from lynkr_core.errors import UpstreamError
+from lynkr_core.translate.arguments import MalformedArguments, parse_arguments
+from lynkr_core.translate.pieces import (
+    Piece,
+    TextPiece,
+    ToolCallPiece,
+    ToolTextExtractor,
+    ToolTextFactory,
+)
+from lynkr_core.wire import anthropic, openai
+
+# --------------------------------------------------------------------------- #
+# Shared with the stream translator
+
+
+def new_message_id() -> str:
+    """A fresh Anthropic-style message id: ``msg_`` and 24 random hex digits."""
+    return "msg_" + secrets.token_hex(12)
+
+
+def new_tool_id() -> str:
+    """A fresh tool_use id, for calls the upstream gave none: ``toolu_`` and 24 hex digits."""
+    return "toolu_" + secrets.token_hex(12)
+
+
+def upstream_error(error: openai.ErrorOut) -> UpstreamError:
+    """The client's error for an error object inside a 200 answer (OpenRouter does this).
+
+    The status is ``error.code`` when it is an HTTP error status (400..599, an
+    int or a string of digits), else 502.
+    """
+    code = error.code
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+    return UpstreamError(error.message or "upstream returned an error", status=status)
+
+
+def malformed_arguments_error(name: str, detail: str) -> UpstreamError:
+    """The client's error for a tool call whose arguments are not a usable JSON object."""
+    return UpstreamError(
+        f"upstream model returned malformed arguments for tool {name}: {detail}", status=502
+    )
+
+
+_STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+def stop_reason_for(
+    finish_reason: str | None,
+    *,
+    tool_use: bool,
+    refused: bool = False,
+    matched_stop: str | int | None = None,
+    stop_sequences: Sequence[str] = (),
+) -> tuple[str, str | None]:
+    """The Anthropic ``(stop_reason, stop_sequence)`` for an OpenAI ``finish_reason``.
+
+    ``length`` always gives ``max_tokens``; otherwise any ``tool_use`` block
+    gives ``tool_use`` (some servers say ``stop`` with tool calls); a refusal
+    or ``content_filter`` gives ``refusal``; ``stop`` with a ``matched_stop``
+    (vLLM's choice ``stop_reason``) that is one of the request's
+    ``stop_sequences`` gives ``stop_sequence``. Unknown or missing reasons
+    give ``end_turn``.
+    """
+    if finish_reason == "length":
+        return "max_tokens", None
+    if tool_use:
+        return "tool_use", None
+    if refused:
+        return "refusal", None
+    if finish_reason == "stop" and isinstance(matched_stop, str) and matched_stop in stop_sequences:
+        return "stop_sequence", matched_stop
+    return _STOP_REASONS.get(finish_reason or "", "end_turn"), None
+
+
+def usage_from(usage: openai.UsageOut | None) -> anthropic.Usage:
+    """Anthropic usage from OpenAI usage (zeros when there is none).
+
+    Cached prompt tokens are taken out of ``input_tokens`` and reported as
+    ``cache_read_input_tokens`` (only when there are some), as Anthropic does.
+    """
+    if usage is None:
+        return anthropic.Usage(input_tokens=0, output_tokens=0)
+    prompt = usage.prompt_tokens or 0
+    details = usage.prompt_tokens_details
+    cached = (details.cached_tokens or 0) if details is not None else 0
+    return anthropic.Usage(
+        input_tokens=max(prompt - cached, 0),
+        output_tokens=usage.completion_tokens or 0,
+        cache_read_input_tokens=cached if cached > 0 else UNSET,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """Thinking from a Databricks ``reasoning`` part: one summary item and its signature."""
+
+    text: str
+    signature: str | None = None
+
+
+def split_content(content: str | list[Raw] | None) -> list[str | ReasoningPart]:
+    """A message's (or delta's) ``content`` as text strings and reasoning parts, in order.
+
+    A string is one text; a Databricks list gives its ``text`` parts as texts
+    and one ``ReasoningPart`` per ``summary`` item of its ``reasoning`` parts.
+    Unknown parts, and parts that are not the expected shape, are left out.
+    """
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content]
+    out: list[str | ReasoningPart] = []
+    for raw_part in content:
+        try:
+            part = msgspec.json.decode(raw_part)
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "text" and isinstance(part.get("text"), str):
+            out.append(part["text"])
+        elif kind == "reasoning" and isinstance(part.get("summary"), list):
+            out.extend(_summary_items(part["summary"]))
+    return out
+
+
+def _summary_items(summary: list[Any]) -> list[ReasoningPart]:
+    items = []
+    for item in summary:
+        if not isinstance(item, dict) or item.get("type", "summary_text") != "summary_text":
+            continue
+        text = item.get("text")
+        signature = item.get("signature")
+        text = text if isinstance(text, str) else ""
+        signature = signature if isinstance(signature, str) and signature else None
+        if text or signature:
+            items.append(ReasoningPart(text, signature))
+    return items
+
+
+# --------------------------------------------------------------------------- #
+# The complete answer
+
+
+def from_openai(
+    completion: openai.ChatCompletion,
+    *,
+    model: str,
+    message_id: str | None = None,
+    stop_sequences: Sequence[str] = (),
+    tool_text: ToolTextFactory | None = None,
+) -> anthropic.MessageResponse:
+    """The Anthropic message for a complete Chat Completions answer (its first choice).
+
+    ``model`` is the name the client asked for, echoed back. ``tool_text``
+    makes an extractor for tool calls printed as text (local models): the
+    text is run through a fresh one. Raises ``UpstreamError`` for an error
+    inside the answer, an answer with no choices, and a tool call whose
+    arguments are not a JSON object even after safe repairs.
+    """
+    if completion.error is not None:
+        raise upstream_error(completion.error)
+    if not completion.choices:
+        raise UpstreamError("upstream returned no choices", status=502)
+    choice = completion.choices[0]
+    message = choice.message
+    blocks = _Blocks(tool_text() if tool_text is not None else None)
+
+    reasoning = message.reasoning_content or message.reasoning
+    if reasoning:
+        blocks.thinking(reasoning, None)
+    for part in split_content(message.content):
+        if isinstance(part, ReasoningPart):
+            blocks.thinking(part.text, part.signature)
+        else:
+            blocks.text(part)
+    blocks.finish_text()
+    if message.refusal:
+        blocks.plain_text(message.refusal)
+    for call in message.tool_calls or []:
+        function = call.function or openai.FunctionCallOut()
+        name = function.name or ""
+        if not name:
+            raise UpstreamError("upstream model returned a tool call without a name", status=502)
+        try:
+            arguments = parse_arguments(function.arguments or "")
+        except MalformedArguments as exc:
+            raise malformed_arguments_error(name, str(exc)) from exc
+        blocks.tool_use(call.id or new_tool_id(), name, arguments)
+
+    stop_reason, stop_sequence = stop_reason_for(
+        choice.finish_reason,
+        tool_use=blocks.has_tool_use,
+        refused=bool(message.refusal) or choice.finish_reason == "content_filter",
+        matched_stop=choice.stop_reason,
+        stop_sequences=stop_sequences,
+    )
+    return anthropic.MessageResponse(
+        id=message_id or new_message_id(),
+        model=model,
+        content=[anthropic.raw(block) for block in blocks.blocks],
+        stop_reason=stop_reason,
+        stop_sequence=stop_sequence,
+        usage=usage_from(completion.usage),
+    )
+
+
+class _Blocks:
+    """The content blocks of a message being built; adjacent text is merged into one block."""
+
+    def __init__(self, extractor: ToolTextExtractor | None) -> None:
+        self.blocks: list[anthropic.ContentBlock] = []
+        self.has_tool_use = False
+        self._extractor = extractor
+
+    def thinking(self, text: str, signature: str | None) -> None:
+        self.blocks.append(anthropic.ThinkingBlock(thinking=text, signature=signature or ""))
+
+    def text(self, text: str) -> None:
+        """Content text: through the tool-text extractor when there is one."""
+        if self._extractor is None:
+            self.plain_text(text)
+        else:
+            self._pieces(self._extractor.feed(text))
+
+    def finish_text(self) -> None:
+        """The end of the content text: flush the extractor."""
+        if self._extractor is not None:
+            self._pieces(self._extractor.finish())
+
+    def plain_text(self, text: str) -> None:
+        if not text:
+            return
+        last = self.blocks[-1] if self.blocks else None
+        if isinstance(last, anthropic.TextBlock):
+            self.blocks[-1] = anthropic.TextBlock(text=last.text + text)
+        else:
+            self.blocks.append(anthropic.TextBlock(text=text))
+
+    def tool_use(self, tool_id: str, name: str, arguments: dict[str, Any]) -> None:
+        self.blocks.append(anthropic.ToolUseBlock(id=tool_id, name=name, input=arguments))
+        self.has_tool_use = True
+
+    def _pieces(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            if isinstance(piece, TextPiece):
+                self.plain_text(piece.text)
+            elif isinstance(piece, ToolCallPiece):
+                self.tool_use(new_tool_id(), piece.name, piece.arguments)
