@@ -376,33 +376,44 @@ async def translate_stream(
 ) -> AsyncIterator[bytes]:
     """The SSE frames for an upstream stream of chunks.
 
-    Yields ``message_start``, the events of each chunk, then the closing
-    events. While the next chunk takes longer than ``ping_interval`` seconds,
-    a ``ping`` frame is yielded and the same read goes on (it is never
-    cancelled for a ping). Raises ``UpstreamError`` when the upstream ends
-    without a ``finish_reason``, without closing the message (the caller turns
-    it into an SSE error event, and Claude Code retries). Cancelling or
-    closing this generator cancels the pending read and closes the upstream
-    iterator.
+    ``message_start`` is held back until a chunk has something to say (or a
+    ping is due), so an upstream that fails before saying anything fails
+    before the client got a byte, and can still be retried or failed over.
+    Then come the events of each chunk and the closing events. While the next
+    chunk takes longer than ``ping_interval`` seconds, a ``ping`` frame is
+    yielded and the same read goes on (it is never cancelled for a ping).
+    Raises ``UpstreamError`` when the upstream ends without a
+    ``finish_reason``, without closing the message (the caller turns it into
+    an SSE error event, and Claude Code retries). Cancelling or closing this
+    generator cancels the pending read and closes the upstream iterator.
     """
     iterator = aiter(chunks)
     timeout = ping_interval if ping_interval and ping_interval > 0 else None
     pending: asyncio.Task[Any] | None = None
+    opening = [events.event_frame(event) for event in translator.start()]
     try:
-        for event in translator.start():
-            yield events.event_frame(event)
         while True:
             pending = asyncio.create_task(_next(iterator))
             while not (await asyncio.wait({pending}, timeout=timeout))[0]:
+                for frame in opening:
+                    yield frame
+                opening = []
                 yield _PING
             chunk = pending.result()
             pending = None
             if chunk is _END:
                 break
-            for event in translator.feed(chunk):
-                yield events.event_frame(event)
+            frames = [events.event_frame(event) for event in translator.feed(chunk)]
+            if frames:
+                for frame in opening:
+                    yield frame
+                opening = []
+            for frame in frames:
+                yield frame
         if not translator.finished:
             raise UpstreamError("upstream stream ended before finish_reason", status=502)
+        for frame in opening:
+            yield frame
         for event in translator.finish():
             yield events.event_frame(event)
     finally:

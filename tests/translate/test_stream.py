@@ -901,3 +901,33 @@ def test_stream_adds_up_to_the_complete_answer(
     )
     assert streamed.usage == expected.usage
     assert (streamed.id, streamed.model) == (expected.id, expected.model)
+
+
+async def test_an_error_before_any_content_fails_before_the_first_byte():
+    """Nothing has reached the client yet, so the pipeline may still retry or fail over."""
+
+    async def source():
+        yield openai.ChatCompletionChunk(
+            choices=[openai.ChunkChoice(delta=openai.MessageOut(role="assistant", content=""))]
+        )
+        yield openai.ChatCompletionChunk(
+            error=openai.ErrorOut(message="provider overloaded", code=503),
+            choices=[openai.ChunkChoice(finish_reason="error")],
+        )
+
+    frames = translate_stream(source(), StreamTranslator(model="m"), ping_interval=0)
+    with pytest.raises(UpstreamError, match="provider overloaded") as caught:
+        await anext(frames)
+    assert caught.value.status == 503
+
+
+async def test_message_start_goes_out_with_the_first_ping_of_a_slow_upstream():
+    async def source():
+        await asyncio.sleep(0.05)
+        yield text_chunk("late")
+        yield chunk(finish_reason="stop")
+
+    frames = [f async for f in translate_stream(source(), StreamTranslator(model="m"), ping_interval=0.01)]
+    names = [f.split(b"\n", 1)[0] for f in frames]
+    assert names[:2] == [b"event: message_start", b"event: ping"]
+    assert names[-1] == b"event: message_stop"
