@@ -4,6 +4,7 @@ What plugins may import is exported here; everything else in ``lynkr_core``
 is internal and may change.
 """
 
+from lynkr_core import translate
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import (
     Command,
@@ -27,6 +28,9 @@ from lynkr_core.errors import (
     error_type_for_status,
 )
 from lynkr_core.hookspecs import hookimpl
+from lynkr_core.http import provider_timeout
+from lynkr_core.openai_chat import OpenAIChatProvider
+from lynkr_core.translate import TargetOptions, Translated
 from lynkr_core.upstream import error_from_exception, error_from_response, retry_after
 from lynkr_core.wire import anthropic, events, openai
 from lynkr_core.wire.sse import ServerSentEvent, SSEParser
@@ -44,6 +48,7 @@ __all__ = [
     "InvalidRequest",
     "LynkrError",
     "NotFound",
+    "OpenAIChatProvider",
     "PermissionDenied",
     "Policy",
     "Provider",
@@ -53,6 +58,8 @@ __all__ = [
     "SSEParser",
     "ServerSentEvent",
     "Settings",
+    "TargetOptions",
+    "Translated",
     "UpstreamError",
     "__version__",
     "anthropic",
@@ -62,5 +69,7 @@ __all__ = [
     "events",
     "hookimpl",
     "openai",
+    "provider_timeout",
     "retry_after",
+    "translate",
 ]

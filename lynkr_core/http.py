@@ -22,3 +22,15 @@ def open_http_session(settings: Settings) -> aiohttp.ClientSession:
     )
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, ttl_dns_cache=300)
     return aiohttp.ClientSession(timeout=timeout, connector=connector, raise_for_status=False)
+
+
+def provider_timeout(settings: Settings, read_ms: float | None) -> aiohttp.ClientTimeout | None:
+    """A provider's own read timeout (``LLAMACPP_TIMEOUT_MS``...), with the core's
+    connect timeout; ``None`` when it has none, so the session's apply."""
+    if not read_ms:
+        return None
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=settings.core.upstream_connect_timeout_seconds,
+        sock_read=read_ms / 1000,
+    )

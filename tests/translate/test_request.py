@@ -21,7 +21,7 @@ from lynkr_core.translate.request import (
     translate_request,
 )
 from lynkr_core.wire import anthropic, openai
-from tests.translate.openai_check import assert_valid_chat_request
+from lynkr_core.testing.openai_check import assert_valid_chat_request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "claude_code"
 GPT4O = TargetOptions(model="gpt-4o")

@@ -4,6 +4,10 @@ pydantic validates values but ignores keys a TypedDict does not declare, and
 validates ``Iterable`` fields (``messages``, ``tools``, content parts) lazily;
 so the body is validated, every lazy iterable consumed, and every key checked
 against the TypedDict it belongs to, recursively.
+
+Needs the ``openai`` package, a test dependency of lynkr (not a runtime one):
+provider plugin tests use ``assert_valid_chat_request`` on what their fake
+upstream received.
 """
 
 from __future__ import annotations

@@ -1,0 +1,249 @@
+"""A provider for upstreams that speak OpenAI Chat Completions.
+
+Provider plugins (Databricks, Azure OpenAI, OpenRouter, llama.cpp, any
+OpenAI-compatible server) subclass ``OpenAIChatProvider`` and say where to
+send a request, how to authenticate and what their upstream accepts; the
+translation both ways, streaming included, is done here with
+``lynkr_core.translate``. A provider with its own wire format close to this
+one (Ollama's native API) overrides ``encode_body``, ``parse_completion`` and
+``chunks``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from lynkr_core.contracts import HealthCheck, Provider, RequestContext
+from lynkr_core.errors import LynkrError, UpstreamError
+from lynkr_core.translate import (
+    StreamTranslator,
+    TargetOptions,
+    Translated,
+    from_openai,
+    translate_request,
+    translate_stream,
+)
+from lynkr_core.translate.pieces import ToolTextFactory
+from lynkr_core.upstream import error_from_exception, error_from_response
+from lynkr_core.wire import anthropic, openai
+from lynkr_core.wire.sse import SSEParser
+
+JSON = "application/json"
+
+
+class OpenAIChatProvider(Provider):
+    """Sends translated requests to a Chat Completions ``url``.
+
+    ``model`` is the upstream model used when routing names none; ``options``
+    says what the upstream accepts (its ``model`` field is ignored);
+    ``timeout`` overrides the process-wide upstream timeouts; ``missing``
+    maps settings that must be set to their variable names, so a request
+    fails with a message saying which to set.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url: str,
+        api_key: str = "",
+        model: str = "",
+        options: TargetOptions | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+        missing: Mapping[str, str] | None = None,
+        ping_interval: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self._api_key = api_key
+        self.model = model
+        self.options = options or TargetOptions(model="")
+        self.timeout = timeout
+        self._missing = dict(missing or {})
+        self.ping_interval = ping_interval
+
+    # ------------------------------------------------------- what subclasses say
+
+    def endpoint(self, context: RequestContext) -> str:
+        """The URL a chat request is posted to."""
+        return self.url
+
+    def auth_headers(self) -> dict[str, str]:
+        """Authentication headers (``Authorization: Bearer`` by default)."""
+        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def extra_headers(self, context: RequestContext) -> dict[str, str]:
+        """Further headers the upstream wants (attribution, organisation...)."""
+        return {}
+
+    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
+        """What the translation aims at: the routed model, else the configured one."""
+        model = context.model or self.model
+        if not model:
+            raise LynkrError(f"provider {self.name} has no model configured", status=500)
+        return dataclasses.replace(self.options, model=model)
+
+    def encode_body(self, translated: Translated) -> bytes:
+        """The request body sent upstream."""
+        return openai.encode_request(translated.request, translated.extra)
+
+    def parse_completion(self, body: bytes) -> openai.ChatCompletion:
+        """A complete (non-streaming) answer body."""
+        return openai.decode_completion(body)
+
+    async def chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[openai.ChatCompletionChunk]:
+        """The stream's chunks, from ``data:`` lines up to ``[DONE]`` (comments skipped)."""
+        if not response.content_type.startswith("text/event-stream"):
+            raise self.not_a_stream(response.content_type, await response.read())
+        parser = SSEParser()
+        async for piece in response.content.iter_any():
+            for event in parser.feed(piece):
+                data = event.data.strip()
+                if not data:
+                    continue
+                if data == "[DONE]":
+                    return
+                try:
+                    yield openai.decode_chunk(data)
+                except msgspec.MsgspecError as exc:
+                    raise UpstreamError(f"upstream sent an unreadable stream chunk: {exc}") from exc
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """An HTTP error answer as the client's error."""
+        return error_from_response(status, body, headers)
+
+    # ------------------------------------------------------------------ calls
+
+    async def complete(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> anthropic.MessageResponse:
+        """Translate, post, translate the whole answer back."""
+        translated = self._translate(request, context, stream=False)
+        data = await self._post(translated, context, read=True)
+        try:
+            completion = self.parse_completion(data)
+        except msgspec.MsgspecError as exc:
+            raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
+        return from_openai(
+            completion,
+            model=request.model,
+            stop_sequences=_stop_sequences(request),
+            tool_text=self._tool_text(request, translated),
+        )
+
+    async def stream(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> AsyncIterator[bytes]:
+        """Translate, post, and turn the upstream's chunks into Messages API events as they come."""
+        translated = self._translate(request, context, stream=True)
+        url = self.endpoint(context)
+        try:
+            async with context.http.post(
+                url, data=self.encode_body(translated), headers=self._headers(context), **self._timeout()
+            ) as response:
+                if response.status >= 400:
+                    raise self.error(response.status, await response.read(), response.headers)
+                translator = StreamTranslator(
+                    model=request.model,
+                    stop_sequences=_stop_sequences(request),
+                    tool_text=self._tool_text(request, translated),
+                )
+                async for frame in translate_stream(
+                    self.chunks(response), translator, ping_interval=self.ping_interval
+                ):
+                    yield frame
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise error_from_exception(exc, url) from exc
+
+    async def list_models(self, context: RequestContext) -> list[anthropic.ModelInfo]:
+        """The configured model."""
+        if not self.model:
+            return []
+        return [anthropic.ModelInfo(id=self.model, display_name=f"{self.model} ({self.name})")]
+
+    async def check(self, context: RequestContext) -> HealthCheck:
+        """Reachable and the key accepted: a one-token completion."""
+        if self._missing:
+            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(self._missing.values()))
+        probe = anthropic.decode_request(
+            b'{"model":"probe","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}'
+        )
+        try:
+            await self.complete(probe, context)
+        except LynkrError as exc:
+            return HealthCheck(ok=False, detail=f"{self.url}: HTTP {exc.status} {exc.message}")
+        return HealthCheck(ok=True, detail=f"{self.url}: answered")
+
+    def describe(self) -> Mapping[str, str]:
+        """Endpoint and model (never the key)."""
+        return {"url": self.url, "model": self.model or "(none)"}
+
+    # --------------------------------------------------------------- helpers
+
+    def not_a_stream(self, content_type: str, body: bytes) -> UpstreamError:
+        """A 200 answer to a streaming request that is not a stream: often an error body."""
+        try:
+            error = self.parse_completion(body).error
+        except msgspec.MsgspecError:
+            error = None
+        if error is not None and error.message:
+            status = error.code if isinstance(error.code, int) and 400 <= error.code < 600 else 502
+            return UpstreamError(error.message, status=status)
+        text = body[:300].decode("utf-8", errors="replace")
+        return UpstreamError(
+            f"upstream answered a streaming request with {content_type or 'no content type'}: {text}"
+        )
+
+    def _translate(
+        self, request: anthropic.MessagesRequest, context: RequestContext, *, stream: bool
+    ) -> Translated:
+        if self._missing:
+            needed = ", ".join(self._missing.values())
+            raise LynkrError(f"provider {self.name} is not configured: set {needed}", status=500)
+        dropped: list[str] = []
+        translated = translate_request(request, self.target(request, context), dropped.append, stream=stream)
+        if dropped:
+            context.log.warning("translation_dropped", provider=self.name, dropped=sorted(set(dropped)))
+        return translated
+
+    async def _post(self, translated: Translated, context: RequestContext, *, read: bool) -> bytes:
+        url = self.endpoint(context)
+        try:
+            async with context.http.post(
+                url, data=self.encode_body(translated), headers=self._headers(context), **self._timeout()
+            ) as response:
+                data = await response.read()
+                if response.status >= 400:
+                    raise self.error(response.status, data, response.headers)
+                return data
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise error_from_exception(exc, url) from exc
+
+    def _headers(self, context: RequestContext) -> dict[str, str]:
+        return {
+            "content-type": JSON,
+            "accept": "application/json, text/event-stream",
+            **self.auth_headers(),
+            **self.extra_headers(context),
+        }
+
+    def _timeout(self) -> dict[str, Any]:
+        """``timeout=`` for a request when this provider has its own, else nothing."""
+        return {} if self.timeout is None else {"timeout": self.timeout}
+
+    def _tool_text(self, request: anthropic.MessagesRequest, translated: Translated) -> ToolTextFactory | None:
+        if not self.options.text_tool_calls or not translated.request.tools:
+            return None
+        from lynkr_core.translate.tool_text import extractor_factory
+
+        tools = {tool.function.name: tool.function.parameters for tool in translated.request.tools}
+        return extractor_factory(tools)
+
+
+def _stop_sequences(request: anthropic.MessagesRequest) -> list[str]:
+    return list(request.stop_sequences) if isinstance(request.stop_sequences, list) else []

@@ -1,0 +1,73 @@
+"""The ``azure-openai`` provider: a deployment's chat completions, ``api-key`` header."""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import quote, urlsplit
+
+from lynkr_core import (
+    OpenAIChatProvider,
+    RequestContext,
+    Settings,
+    TargetOptions,
+    anthropic,
+    provider_timeout,
+    translate,
+)
+from lynkr_provider_azure_openai.config import AzureOpenAISettings
+
+
+def chat_url(endpoint: str, deployment: str, api_version: str) -> str:
+    """The chat-completions URL for ``deployment``.
+
+    A full URL is taken as it is (with ``api-version`` added when it has
+    none); ``.../openai/v1`` gets ``/chat/completions`` (the deployment goes
+    in the body); a resource URL gets the deployment path.
+    """
+    base = endpoint.rstrip("/")
+    if "/chat/completions" in base:
+        if "/openai/v1/" in base or "api-version=" in base:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}api-version={api_version}"
+    if base.endswith("/openai/v1"):
+        return base + "/chat/completions"
+    root = f"{urlsplit(base).scheme}://{urlsplit(base).netloc}" if "/openai" in base else base
+    return f"{root}/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={api_version}"
+
+
+class AzureOpenAIProvider(OpenAIChatProvider):
+    """Chat requests to an Azure OpenAI deployment; a routed model names another deployment."""
+
+    def __init__(self, settings: AzureOpenAISettings, core: Settings) -> None:
+        missing = {
+            field: var
+            for field, var in (("endpoint", "AZURE_OPENAI_ENDPOINT"), ("api_key", "AZURE_OPENAI_API_KEY"))
+            if not getattr(settings, field)
+        }
+        super().__init__(
+            "azure-openai",
+            url=chat_url(settings.endpoint, settings.deployment, settings.api_version) if settings.endpoint else "",
+            api_key=settings.api_key,
+            model=settings.deployment,
+            options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
+            timeout=provider_timeout(core, settings.timeout_ms),
+            missing=missing,
+        )
+        self.settings = settings
+
+    def endpoint(self, context: RequestContext) -> str:
+        """The configured deployment's URL, or the routed deployment's."""
+        if context.model and context.model != self.model:
+            return chat_url(self.settings.endpoint, context.model, self.settings.api_version)
+        return self.url
+
+    def auth_headers(self) -> dict[str, str]:
+        """Azure's ``api-key`` header."""
+        return {"api-key": self._api_key}
+
+    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
+        """Reasoning deployments (o-series, gpt-5) take ``reasoning_effort`` and ``max_completion_tokens``."""
+        target = super().target(request, context)
+        if translate.is_reasoning_model(target.model):
+            return dataclasses.replace(target, reasoning="effort", token_field="max_completion_tokens")
+        return target

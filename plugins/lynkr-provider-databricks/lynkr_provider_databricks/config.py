@@ -1,0 +1,33 @@
+"""Settings, with the original project's variable names."""
+
+from __future__ import annotations
+
+import msgspec
+
+PLUGIN_NAME = "lynkr-provider-databricks"
+DEFAULT_ENDPOINT_PATH = "/serving-endpoints/databricks-claude-sonnet-4-5/invocations"
+
+
+class DatabricksSettings(msgspec.Struct, kw_only=True):
+    """``MODEL_PROVIDER=databricks`` (the default provider).
+
+    ``api_base`` is the workspace URL (``https://adb-123.4.azuredatabricks.net``),
+    ``endpoint_path`` the serving endpoint's invocations path; its endpoint
+    name is the model. A routed model (``databricks:<endpoint name>``) is sent
+    to that endpoint's invocations path instead.
+    """
+
+    api_base: str = ""
+    api_key: str = ""
+    endpoint_path: str = DEFAULT_ENDPOINT_PATH
+    max_output_tokens: int | None = None
+    timeout_ms: int | None = None
+
+
+ENV = {
+    "api_base": "DATABRICKS_API_BASE",
+    "api_key": "DATABRICKS_API_KEY",
+    "endpoint_path": "DATABRICKS_ENDPOINT_PATH",
+    "max_output_tokens": "DATABRICKS_MAX_OUTPUT_TOKENS",
+    "timeout_ms": "DATABRICKS_TIMEOUT_MS",
+}

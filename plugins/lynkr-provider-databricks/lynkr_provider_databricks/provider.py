@@ -1,0 +1,73 @@
+"""The ``databricks`` provider: a serving endpoint's ``invocations``, chat format, Bearer token."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import msgspec
+
+from lynkr_core import (
+    OpenAIChatProvider,
+    RequestContext,
+    Settings,
+    TargetOptions,
+    anthropic,
+    openai,
+    provider_timeout,
+    translate,
+)
+from lynkr_provider_databricks.config import DatabricksSettings
+
+_ENDPOINT_NAME = re.compile(r"/serving-endpoints/([^/]+)/invocations/?$")
+
+
+class DatabricksProvider(OpenAIChatProvider):
+    """Chat requests to ``<api_base><endpoint_path>``.
+
+    The endpoint name in the path picks the model, so the body carries no
+    ``model``. Claude endpoints take Anthropic's ``thinking`` object for
+    extended thinking and answer reasoning as ``reasoning`` content parts with
+    signatures; GPT endpoints take ``reasoning_effort``.
+    """
+
+    def __init__(self, settings: DatabricksSettings, core: Settings) -> None:
+        path = "/" + settings.endpoint_path.lstrip("/")
+        match = _ENDPOINT_NAME.search(path)
+        missing = {
+            field: var
+            for field, var in (("api_base", "DATABRICKS_API_BASE"), ("api_key", "DATABRICKS_API_KEY"))
+            if not getattr(settings, field)
+        }
+        super().__init__(
+            "databricks",
+            url=settings.api_base.rstrip("/") + path,
+            api_key=settings.api_key,
+            model=match.group(1) if match else path.strip("/"),
+            options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
+            timeout=provider_timeout(core, settings.timeout_ms),
+            missing=missing,
+        )
+        self.api_base = settings.api_base.rstrip("/")
+
+    def endpoint(self, context: RequestContext) -> str:
+        """The configured path, or the routed endpoint's invocations path."""
+        if context.model and context.model != self.model:
+            return f"{self.api_base}/serving-endpoints/{context.model}/invocations"
+        return self.url
+
+    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
+        """Claude endpoints think with ``thinking``; reasoning GPT endpoints with an effort."""
+        target = super().target(request, context)
+        if translate.is_claude_model(target.model):
+            return dataclasses.replace(target, reasoning="databricks")
+        if translate.is_reasoning_model(target.model):
+            return dataclasses.replace(target, reasoning="effort")
+        return target
+
+    def encode_body(self, translated: translate.Translated) -> bytes:
+        """The chat body without ``model``: the endpoint in the URL is the model."""
+        body = openai.to_builtins(translated.request)
+        body.pop("model", None)
+        body.update(translated.extra)
+        return msgspec.json.encode(body)

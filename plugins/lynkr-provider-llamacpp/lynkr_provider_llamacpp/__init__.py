@@ -1,0 +1,15 @@
+"""lynkr-provider-llamacpp: llama.cpp's llama-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lynkr_core import Provider, Settings, hookimpl
+from lynkr_provider_llamacpp.config import ENV, PLUGIN_NAME, LlamaCppSettings
+from lynkr_provider_llamacpp.provider import LlamaCppProvider
+
+
+@hookimpl
+def lynkr_register_providers(register: Callable[[Provider], None], settings: Settings) -> None:
+    """Register ``llamacpp``."""
+    register(LlamaCppProvider(settings.plugin_config(PLUGIN_NAME, LlamaCppSettings, ENV), settings))

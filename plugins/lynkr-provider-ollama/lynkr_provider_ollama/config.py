@@ -1,0 +1,35 @@
+"""Settings, with the original project's variable names."""
+
+from __future__ import annotations
+
+import msgspec
+
+PLUGIN_NAME = "lynkr-provider-ollama"
+
+
+class OllamaSettings(msgspec.Struct, kw_only=True):
+    """``MODEL_PROVIDER=ollama``.
+
+    ``num_ctx`` sets the context window Ollama allocates (its default is
+    small for Claude Code's ~20k-token prompts); ``keep_alive`` how long the
+    model stays loaded.
+    """
+
+    endpoint: str = "http://localhost:11434"
+    model: str = "qwen2.5-coder:7b"
+    timeout_ms: int = 120_000
+    keep_alive: str = ""
+    num_ctx: int | None = None
+    max_output_tokens: int | None = None
+    text_tool_calls: bool = True
+
+
+ENV = {
+    "endpoint": "OLLAMA_ENDPOINT",
+    "model": "OLLAMA_MODEL",
+    "timeout_ms": "OLLAMA_TIMEOUT_MS",
+    "keep_alive": "OLLAMA_KEEP_ALIVE",
+    "num_ctx": "OLLAMA_NUM_CTX",
+    "max_output_tokens": "OLLAMA_MAX_OUTPUT_TOKENS",
+    "text_tool_calls": "OLLAMA_TEXT_TOOL_CALLS",
+}

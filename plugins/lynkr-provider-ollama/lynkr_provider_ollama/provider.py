@@ -1,0 +1,114 @@
+"""The ``ollama`` provider: ``/api/chat`` with NDJSON streaming and tools."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import msgspec
+
+from lynkr_core import (
+    HealthCheck,
+    OpenAIChatProvider,
+    RequestContext,
+    Settings,
+    TargetOptions,
+    UpstreamError,
+    anthropic,
+    openai,
+    provider_timeout,
+    translate,
+)
+from lynkr_provider_ollama import native
+from lynkr_provider_ollama.config import OllamaSettings
+
+#: A line holds a whole tool call (a file's content, say): far above aiohttp's 128 KiB default.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class _Tags(msgspec.Struct):
+    models: list[dict] = []
+
+
+class OllamaProvider(OpenAIChatProvider):
+    """Chat requests to Ollama's native API.
+
+    Requests are translated to OpenAI chat Structs by the core and reshaped
+    for ``/api/chat``; answer lines are reshaped into OpenAI chunks, so the
+    core's stream translation does the rest. Small local models often print
+    tool calls as text; those become real calls unless
+    ``OLLAMA_TEXT_TOOL_CALLS=false``.
+    """
+
+    def __init__(self, settings: OllamaSettings, core: Settings) -> None:
+        base = settings.endpoint.rstrip("/")
+        super().__init__(
+            "ollama",
+            url=base + "/api/chat",
+            model=settings.model,
+            options=TargetOptions(
+                model="",
+                max_output_tokens=settings.max_output_tokens,
+                reasoning="effort",
+                stream_usage=False,
+                parallel_tool_calls=False,
+                text_tool_calls=settings.text_tool_calls,
+            ),
+            timeout=provider_timeout(core, settings.timeout_ms),
+        )
+        self.base = base
+        self.settings = settings
+
+    def encode_body(self, translated: translate.Translated) -> bytes:
+        """The native ``/api/chat`` body."""
+        body = native.chat_body(
+            translated.request, keep_alive=self.settings.keep_alive, num_ctx=self.settings.num_ctx
+        )
+        return msgspec.json.encode(body)
+
+    def parse_completion(self, body: bytes) -> openai.ChatCompletion:
+        """A non-streamed answer."""
+        return native.completion(native.decode_line(body))
+
+    async def chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[openai.ChatCompletionChunk]:
+        """NDJSON lines as OpenAI chunks, up to the ``done`` line."""
+        converter = native.ChunkConverter()
+        while raw_line := await response.content.readuntil(b"\n", max_size=MAX_LINE_BYTES):
+            line = raw_line.strip()
+            if not line:
+                continue
+            parsed = native.decode_line(line)
+            yield converter.chunk(parsed)
+            if parsed.done:
+                return
+
+    def not_a_stream(self, content_type: str, body: bytes) -> UpstreamError:
+        """Ollama streams NDJSON, never SSE."""
+        return UpstreamError(f"ollama answered with {content_type}: {body[:300]!r}")
+
+    async def list_models(self, context: RequestContext) -> list[anthropic.ModelInfo]:
+        """The models Ollama has pulled (``/api/tags``)."""
+        try:
+            async with context.http.get(self.base + "/api/tags") as response:
+                tags = msgspec.json.decode(await response.read(), type=_Tags)
+        except (aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
+            context.log.warning("list_models_failed", provider=self.name, error=str(exc))
+            return await super().list_models(context)
+        names = [str(m.get("name") or m.get("model")) for m in tags.models]
+        return [anthropic.ModelInfo(id=name, display_name=f"{name} (ollama)") for name in names]
+
+    async def check(self, context: RequestContext) -> HealthCheck:
+        """Ollama answers, and has the configured model pulled."""
+        try:
+            async with context.http.get(self.base + "/api/tags") as response:
+                if response.status != 200:
+                    return HealthCheck(ok=False, detail=f"{self.base}/api/tags: HTTP {response.status}")
+                tags = msgspec.json.decode(await response.read(), type=_Tags)
+        except (aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
+            return HealthCheck(ok=False, detail=f"{self.base}: {type(exc).__name__}: {exc}")
+        names = {str(m.get("name") or m.get("model")) for m in tags.models}
+        if self.model not in names and f"{self.model}:latest" not in names:
+            return HealthCheck(
+                ok=False, detail=f"model {self.model} is not pulled (run: ollama pull {self.model})"
+            )
+        return HealthCheck(ok=True, detail=f"{self.base}: {self.model} available")

@@ -1,0 +1,57 @@
+"""The ``openai`` provider: Chat Completions at a configured URL, Bearer auth."""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlsplit
+
+from lynkr_core import (
+    OpenAIChatProvider,
+    RequestContext,
+    Settings,
+    TargetOptions,
+    anthropic,
+    provider_timeout,
+    translate,
+)
+from lynkr_provider_openai.config import OpenAISettings
+
+
+class OpenAIProvider(OpenAIChatProvider):
+    """OpenAI itself, or any server that speaks its Chat Completions API.
+
+    OpenAI's own API gets ``max_completion_tokens`` (``max_tokens`` is
+    deprecated there and refused by reasoning models); other servers get
+    ``max_tokens``, which they all know. ``reasoning_effort`` goes only to
+    models that take it.
+    """
+
+    def __init__(self, settings: OpenAISettings, core: Settings) -> None:
+        is_openai = urlsplit(settings.endpoint).hostname == "api.openai.com"
+        super().__init__(
+            "openai",
+            url=settings.endpoint,
+            api_key=settings.api_key,
+            model=settings.model,
+            options=TargetOptions(
+                model="",
+                max_output_tokens=settings.max_output_tokens,
+                token_field="max_completion_tokens" if is_openai else "max_tokens",
+                text_tool_calls=settings.text_tool_calls,
+            ),
+            timeout=provider_timeout(core, settings.timeout_ms),
+            missing={"api_key": "OPENAI_API_KEY"} if is_openai and not settings.api_key else None,
+        )
+        self.organization = settings.organization
+
+    def extra_headers(self, context: RequestContext) -> dict[str, str]:
+        """``OpenAI-Organization`` when one is configured."""
+        return {"openai-organization": self.organization} if self.organization else {}
+
+    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
+        """Reasoning settings for reasoning models only."""
+        target = super().target(request, context)
+        if translate.is_reasoning_model(target.model):
+            return dataclasses.replace(target, reasoning="effort", token_field="max_completion_tokens")
+        return target
+

@@ -1,0 +1,31 @@
+"""Settings, with the original project's variable names."""
+
+from __future__ import annotations
+
+import msgspec
+
+PLUGIN_NAME = "lynkr-provider-openrouter"
+
+
+class OpenRouterSettings(msgspec.Struct, kw_only=True):
+    """``MODEL_PROVIDER=openrouter``. ``referer`` and ``title`` are OpenRouter's
+    app attribution headers (``HTTP-Referer``, ``X-Title``)."""
+
+    api_key: str = ""
+    model: str = "openai/gpt-4o-mini"
+    endpoint: str = "https://openrouter.ai/api/v1/chat/completions"
+    referer: str = "https://github.com/lynkr-gateway/lynkr"
+    title: str = "lynkr"
+    max_output_tokens: int | None = None
+    timeout_ms: int | None = None
+
+
+ENV = {
+    "api_key": "OPENROUTER_API_KEY",
+    "model": "OPENROUTER_MODEL",
+    "endpoint": "OPENROUTER_ENDPOINT",
+    "referer": "OPENROUTER_HTTP_REFERER",
+    "title": "OPENROUTER_X_TITLE",
+    "max_output_tokens": "OPENROUTER_MAX_OUTPUT_TOKENS",
+    "timeout_ms": "OPENROUTER_TIMEOUT_MS",
+}

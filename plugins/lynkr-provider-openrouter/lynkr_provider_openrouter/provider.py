@@ -1,0 +1,46 @@
+"""The ``openrouter`` provider: OpenAI chat format, Bearer key, attribution headers.
+
+OpenRouter reports some failures inside a 200 answer (an ``error`` object in
+the body, or in a stream chunk with ``finish_reason: "error"``); the core's
+translation turns both into errors the client sees. Its streams carry
+``: OPENROUTER PROCESSING`` comments while a model warms up, which SSE
+parsing skips.
+"""
+
+from __future__ import annotations
+
+from lynkr_core import (
+    OpenAIChatProvider,
+    RequestContext,
+    Settings,
+    TargetOptions,
+    provider_timeout,
+)
+from lynkr_provider_openrouter.config import OpenRouterSettings
+
+
+class OpenRouterProvider(OpenAIChatProvider):
+    """Chat requests to OpenRouter; thinking goes as its ``reasoning`` object."""
+
+    def __init__(self, settings: OpenRouterSettings, core: Settings) -> None:
+        super().__init__(
+            "openrouter",
+            url=settings.endpoint,
+            api_key=settings.api_key,
+            model=settings.model,
+            options=TargetOptions(
+                model="", max_output_tokens=settings.max_output_tokens, reasoning="openrouter"
+            ),
+            timeout=provider_timeout(core, settings.timeout_ms),
+            missing=None if settings.api_key else {"api_key": "OPENROUTER_API_KEY"},
+        )
+        self.settings = settings
+
+    def extra_headers(self, context: RequestContext) -> dict[str, str]:
+        """App attribution: ``HTTP-Referer`` and ``X-Title``."""
+        headers = {}
+        if self.settings.referer:
+            headers["http-referer"] = self.settings.referer
+        if self.settings.title:
+            headers["x-title"] = self.settings.title
+        return headers
