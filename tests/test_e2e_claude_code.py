@@ -1,42 +1,23 @@
 """The real Claude Code CLI, driven through lynkr to a scripted Anthropic-format upstream.
 
-``scripts/test`` installs the CLI (``scripts/install-claude-code``) and exports
-its path as ``LYNKR_CLAUDE_BIN``. Without it these tests skip locally and fail
-in CI, so a missing install step cannot pass unnoticed.
+See ``lynkr_core.testing.claude_code`` for how the CLI is found and run.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from lynkr_core.testing.claude_code import run_claude
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.server import make_test_app, serving_in_thread
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 CLIENT_KEY = "client-key-for-lynkr"
 UPSTREAM_KEY = "upstream-key-of-operator"
-
-
-def _claude_binary() -> str:
-    candidates = [
-        os.environ.get("LYNKR_CLAUDE_BIN"),
-        str(REPO / ".tools/claude-code/node_modules/.bin/claude"),
-        shutil.which("claude"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("the Claude Code CLI is not installed; scripts/test installs it")
-    pytest.skip("the Claude Code CLI is not installed (run scripts/install-claude-code)")
 
 
 @pytest.fixture
@@ -48,25 +29,7 @@ def upstream():
 
 
 def _run_claude(base_url: str, workdir: Path, home: Path, *args: str, auth: str = "x-api-key"):
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": base_url,
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-    }
-    env["ANTHROPIC_API_KEY" if auth == "x-api-key" else "ANTHROPIC_AUTH_TOKEN"] = CLIENT_KEY
-    return subprocess.run(
-        [_claude_binary(), "-p", "create hello.txt", "--permission-mode", "acceptEdits", *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_claude(base_url, workdir, home, "create hello.txt", *args, api_key=CLIENT_KEY, auth=auth)
 
 
 def _lynkr(upstream_url: str):
