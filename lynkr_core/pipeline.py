@@ -23,7 +23,7 @@ from lynkr_core.errors import LynkrError, PermissionDenied, UpstreamError
 from lynkr_core.registry import Registry
 from lynkr_core.resilience import RetryPolicy, with_failover
 from lynkr_core.routing import Router, Target
-from lynkr_core.tokens import estimate_input_tokens
+from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
 from lynkr_core.wire.events import KNOWN_EVENT_TYPES, decode_event, error_frame
 from lynkr_core.wire.sse import SSEParser
 
@@ -110,7 +110,7 @@ class Pipeline:
 
     def targets_for(self, request: MessagesRequest) -> list[Target]:
         """The providers (and upstream models) to try for ``request``, in order."""
-        return self.router.targets(request.model, lambda: estimate_input_tokens(request))
+        return self.router.targets(request.model, lambda: approximate_input_tokens(request))
 
     def _aim(self, context: RequestContext, target: Target) -> Provider:
         """The provider of ``target``, with ``context`` saying which one and which model."""

@@ -280,3 +280,27 @@ def test_a_route_to_an_unregistered_provider_is_refused_at_start():
     env = {"MODEL_PROVIDER": "primary", "FALLBACK_PROVIDER": "nowhere"}
     with pytest.raises(ConfigError, match="'nowhere'"):
         make_test_app(env, plugins=[("p", providers_plugin(Scripted("primary")))], load_entry_points=False)
+
+
+def test_the_routing_size_estimate_is_close_to_the_tokenizer_on_claude_code_requests():
+    from pathlib import Path
+
+    from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
+
+    for name in ("turn1.json", "turn2.json"):
+        body = (Path(__file__).parent / "fixtures/claude_code" / name).read_bytes()
+        request = wire.decode_request(body)
+        fast, careful = approximate_input_tokens(request), estimate_input_tokens(request)
+        assert 0.9 <= careful / fast <= 1.1, (name, fast, careful)
+
+
+async def test_long_requests_go_to_the_long_context_route():
+    primary, long = Scripted("primary"), Scripted("long")
+    env = {"MODEL_PROVIDER": "primary", "LYNKR_LONG_CONTEXT_ROUTE": "long:big", "LYNKR_LONG_CONTEXT_TOKENS": "500"}
+    app = make_test_app(env, plugins=[("p", providers_plugin(primary, long))], load_entry_points=False)
+    async with serving(app) as url, anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as sdk:
+        short = await sdk.messages.create(model="m", max_tokens=5, messages=HELLO)
+        big = await sdk.messages.create(
+            model="m", max_tokens=5, messages=[{"role": "user", "content": "word " * 1000}]
+        )
+    assert (short.content[0].text, big.content[0].text) == ("primary:default", "long:big")
