@@ -24,6 +24,7 @@ from lynkr_core.translate import (
     StreamTranslator,
     TargetOptions,
     Translated,
+    extractor_factory,
     from_openai,
     translate_request,
     translate_stream,
@@ -239,8 +240,6 @@ class OpenAIChatProvider(Provider):
     def _tool_text(self, request: anthropic.MessagesRequest, translated: Translated) -> ToolTextFactory | None:
         if not self.options.text_tool_calls or not translated.request.tools:
             return None
-        from lynkr_core.translate.tool_text import extractor_factory
-
         tools = {tool.function.name: tool.function.parameters for tool in translated.request.tools}
         return extractor_factory(tools)
 

@@ -22,6 +22,11 @@ from lynkr_core.translate.request import Translated, to_openai, translate_reques
 from lynkr_core.translate.response import from_openai
 from lynkr_core.translate.schema import clean_schema
 from lynkr_core.translate.stream import StreamTranslator, translate_stream
+from lynkr_core.translate.tool_text import (
+    TextToolCallExtractor,
+    extract_tool_calls,
+    extractor_factory,
+)
 
 __all__ = [
     "MalformedArguments",
@@ -30,6 +35,7 @@ __all__ = [
     "StreamTranslator",
     "TargetOptions",
     "TextPiece",
+    "TextToolCallExtractor",
     "ToolCallPiece",
     "ToolTextExtractor",
     "ToolTextFactory",
@@ -37,6 +43,8 @@ __all__ = [
     "Warn",
     "clamp_max_tokens",
     "clean_schema",
+    "extract_tool_calls",
+    "extractor_factory",
     "from_openai",
     "ignore_warning",
     "is_claude_model",
