@@ -87,6 +87,7 @@ class OpenAIChatProvider(Provider):
         model = context.model or self.model
         if not model:
             raise LynkrError(f"provider {self.name} has no model configured", status=500)
+        context.model = model  # what the exchange log reports
         return dataclasses.replace(self.options, model=model)
 
     def encode_body(self, translated: Translated) -> bytes:

@@ -8,6 +8,7 @@ back into a ``tool`` message.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,33 @@ def test_claude_code_through_ollama_native_with_a_tool_call(tmp_path):
     assert tool_message["tool_name"] == "Write"
     assistant = next(m for m in second["messages"] if m.get("tool_calls"))
     assert assistant["tool_calls"][0]["function"]["arguments"]["content"] == "from ollama"
+
+
+def test_claude_code_runs_a_tool_call_a_local_model_printed_as_text(tmp_path):
+    """llama-server without a tool-call template: the model prints a Hermes-style call."""
+    workdir, home = _dirs(tmp_path)
+    target = workdir / "hello.txt"
+    printed = (
+        "Sure.\n<tool_call>\n"
+        + json.dumps({"name": "Write", "arguments": {"file_path": str(target), "content": "from text"}})
+        + "\n</tool_call>"
+    )
+    upstream = FakeOpenAI(
+        [ChatReply(printed, chunk_size=3), ChatReply("written", chunk_size=2)], dialect="llamacpp"
+    )
+    upstream.run_in_thread()
+    env = {"MODEL_PROVIDER": "llamacpp", "LLAMACPP_ENDPOINT": upstream.base_url, "LYNKR_API_KEYS": CLIENT_KEY}
+    try:
+        with serving_in_thread(make_test_app(env)) as url:
+            result = run_claude(url, workdir, home, "create hello.txt", api_key=CLIENT_KEY)
+    finally:
+        upstream.stop_thread()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert target.read_text() == "from text"
+    assert "<tool_call>" not in result.stdout
+    second = upstream.chat_requests[1].json
+    assert_valid_chat_request(second)
+    call = next(m for m in second["messages"] if m.get("tool_calls"))
+    assert call["content"].strip() == "Sure."
+    assert json.loads(call["tool_calls"][0]["function"]["arguments"])["content"] == "from text"
