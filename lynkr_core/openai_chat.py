@@ -110,10 +110,14 @@ class OpenAIChatProvider(Provider):
                     continue
                 if data == "[DONE]":
                     return
-                try:
-                    yield openai.decode_chunk(data)
-                except msgspec.MsgspecError as exc:
-                    raise UpstreamError(f"upstream sent an unreadable stream chunk: {exc}") from exc
+                yield self.decode_chunk(data)
+
+    def decode_chunk(self, data: str) -> openai.ChatCompletionChunk:
+        """One ``data:`` of the stream; ``UpstreamError`` when it cannot be read."""
+        try:
+            return openai.decode_chunk(data)
+        except msgspec.MsgspecError as exc:
+            raise UpstreamError(f"upstream sent an unreadable stream chunk: {exc}") from exc
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An HTTP error answer as the client's error."""

@@ -81,7 +81,10 @@ def _read_body(body: bytes) -> tuple[str, str]:
         raw = (error.get("metadata") or {}).get("raw") if isinstance(error.get("metadata"), dict) else None
         if raw and isinstance(raw, str) and raw not in message:
             message = f"{message} ({raw[:300]})" if message else raw[:300]
-        return str(error.get("type") or ""), message
+        # only Anthropic's envelope ({"type": "error", ...}) names Anthropic error types;
+        # OpenAI's "invalid_request_error" comes with 401s and 404s too
+        error_type = str(error.get("type") or "") if data.get("type") == "error" else ""
+        return error_type, message
     if "message" in data:  # Databricks
         code = data.get("error_code")
         return "", f"{code}: {data['message']}" if code else str(data["message"])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import quote, urlsplit
+import re
+from urllib.parse import quote, unquote, urlsplit
 
 from lynkr_core import (
     OpenAIChatProvider,
@@ -16,16 +17,28 @@ from lynkr_core import (
 )
 from lynkr_provider_azure_openai.config import AzureOpenAISettings
 
+_DEPLOYMENT = re.compile(r"/openai/deployments/([^/?#]+)/chat/completions")
+
+
+def url_deployment(endpoint: str) -> str | None:
+    """The deployment a full chat-completions URL names, ``None`` for other endpoints."""
+    match = _DEPLOYMENT.search(urlsplit(endpoint).path)
+    return unquote(match.group(1)) if match else None
+
 
 def chat_url(endpoint: str, deployment: str, api_version: str) -> str:
     """The chat-completions URL for ``deployment``.
 
-    A full URL is taken as it is (with ``api-version`` added when it has
-    none); ``.../openai/v1`` gets ``/chat/completions`` (the deployment goes
-    in the body); a resource URL gets the deployment path.
+    A full URL is taken as it is (its deployment replaced by ``deployment``
+    when it names another; ``api-version`` added when it has none);
+    ``.../openai/v1`` gets ``/chat/completions`` (the deployment goes in the
+    body); a resource URL gets the deployment path.
     """
     base = endpoint.rstrip("/")
     if "/chat/completions" in base:
+        if url_deployment(base) not in (None, deployment):
+            path = f"/openai/deployments/{quote(deployment, safe='')}/chat/completions"
+            base = _DEPLOYMENT.sub(lambda _: path, base, count=1)
         if "/openai/v1/" in base or "api-version=" in base:
             return base
         return f"{base}{'&' if '?' in base else '?'}api-version={api_version}"
@@ -44,11 +57,17 @@ class AzureOpenAIProvider(OpenAIChatProvider):
             for field, var in (("endpoint", "AZURE_OPENAI_ENDPOINT"), ("api_key", "AZURE_OPENAI_API_KEY"))
             if not getattr(settings, field)
         }
+        # a full deployment URL names the deployment itself
+        deployment = url_deployment(settings.endpoint) or settings.deployment
         super().__init__(
             "azure-openai",
-            url=chat_url(settings.endpoint, settings.deployment, settings.api_version) if settings.endpoint else "",
+            url=(
+                chat_url(settings.endpoint, deployment, settings.api_version)
+                if settings.endpoint
+                else ""
+            ),
             api_key=settings.api_key,
-            model=settings.deployment,
+            model=deployment,
             options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=missing,

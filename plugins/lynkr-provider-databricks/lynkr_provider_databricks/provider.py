@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 import msgspec
 
@@ -12,6 +13,7 @@ from lynkr_core import (
     RequestContext,
     Settings,
     TargetOptions,
+    UpstreamError,
     anthropic,
     openai,
     provider_timeout,
@@ -20,6 +22,19 @@ from lynkr_core import (
 from lynkr_provider_databricks.config import DatabricksSettings
 
 _ENDPOINT_NAME = re.compile(r"/serving-endpoints/([^/]+)/invocations/?$")
+
+#: The HTTP status of each Databricks ``error_code`` met inside a stream.
+ERROR_CODE_STATUS = {
+    "BAD_REQUEST": 400,
+    "INVALID_PARAMETER_VALUE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "INTERNAL_ERROR": 500,
+    "TEMPORARILY_UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
 
 
 class DatabricksProvider(OpenAIChatProvider):
@@ -65,9 +80,29 @@ class DatabricksProvider(OpenAIChatProvider):
             return dataclasses.replace(target, reasoning="effort")
         return target
 
+    def decode_chunk(self, data: str) -> openai.ChatCompletionChunk:
+        """A stream chunk; a Databricks ``{"error_code", "message"}`` data event raises
+        ``UpstreamError`` with its message (the OpenAI chunk shape has no room for it)."""
+        if '"error_code"' in data:
+            _raise_error_chunk(data)
+        return super().decode_chunk(data)
+
     def encode_body(self, translated: translate.Translated) -> bytes:
         """The chat body without ``model``: the endpoint in the URL is the model."""
         body = openai.to_builtins(translated.request)
         body.pop("model", None)
         body.update(translated.extra)
         return msgspec.json.encode(body)
+
+
+def _raise_error_chunk(data: str) -> None:
+    """Raise the ``UpstreamError`` of a data event that is a Databricks error body."""
+    try:
+        body: Any = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return
+    if not isinstance(body, dict) or "error_code" not in body or "choices" in body:
+        return
+    code = str(body["error_code"])
+    status = ERROR_CODE_STATUS.get(code, 502)
+    raise UpstreamError(f"{code}: {body.get('message') or 'upstream stream failed'}", status=status)

@@ -7,10 +7,12 @@ import msgspec
 
 from lynkr_core import (
     HealthCheck,
+    LynkrError,
     OpenAIChatProvider,
     RequestContext,
     Settings,
     TargetOptions,
+    anthropic,
     provider_timeout,
 )
 from lynkr_provider_llamacpp.config import LlamaCppSettings
@@ -43,12 +45,24 @@ class LlamaCppProvider(OpenAIChatProvider):
                 text_tool_calls=settings.text_tool_calls,
             ),
             timeout=provider_timeout(core, settings.timeout_ms),
+            missing=None if settings.endpoint.strip() else {"endpoint": "LLAMACPP_ENDPOINT"},
         )
         base = settings.endpoint.rstrip("/").removesuffix("/chat/completions").removesuffix("/v1")
         self.health_url = base + "/health"
 
+    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
+        """The routed model, else ``LLAMACPP_MODEL``; a 500 naming it when neither is set."""
+        if not (context.model or self.model):
+            raise LynkrError(
+                "provider llamacpp has no model configured: set LLAMACPP_MODEL", status=500
+            )
+        return super().target(request, context)
+
     async def check(self, context: RequestContext) -> HealthCheck:
         """llama-server's ``/health``: 200 once the model is loaded, 503 while loading."""
+        missing = [*self._missing.values(), *([] if self.model else ["LLAMACPP_MODEL"])]
+        if missing:
+            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(missing))
         try:
             async with context.http.get(self.health_url, headers=self.auth_headers()) as response:
                 body = await response.read()

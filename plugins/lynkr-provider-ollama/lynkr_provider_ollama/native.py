@@ -10,6 +10,7 @@ a failure, even in the middle of a stream.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -57,9 +58,21 @@ def chat_body(
     if isinstance(request.reasoning_effort, str):
         # gpt-oss takes a level; other thinking models a boolean.
         body["think"] = request.reasoning_effort if "gpt-oss" in request.model else True
-    if keep_alive:
-        body["keep_alive"] = keep_alive
+    if keep_alive.strip():
+        body["keep_alive"] = _keep_alive(keep_alive)
     return body
+
+
+_SECONDS = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _keep_alive(value: str) -> str | int | float:
+    """``keep_alive`` as Ollama reads it: a bare number is seconds and must be a JSON
+    number (a string is parsed as a Go duration, so ``"-1"`` would be a 400)."""
+    text = value.strip()
+    if _SECONDS.fullmatch(text):
+        return float(text) if "." in text else int(text)
+    return text
 
 
 def _messages(messages: list[openai.ChatMessage]) -> list[dict[str, Any]]:

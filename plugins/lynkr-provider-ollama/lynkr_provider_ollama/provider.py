@@ -9,6 +9,7 @@ import msgspec
 
 from lynkr_core import (
     HealthCheck,
+    LynkrError,
     OpenAIChatProvider,
     RequestContext,
     Settings,
@@ -55,16 +56,76 @@ class OllamaProvider(OpenAIChatProvider):
                 text_tool_calls=settings.text_tool_calls,
             ),
             timeout=provider_timeout(core, settings.timeout_ms),
+            missing=None if base.strip() else {"endpoint": "OLLAMA_ENDPOINT"},
         )
         self.base = base
         self.settings = settings
+        #: Models that answered "does not support thinking": ``think`` is not sent to them.
+        self.cannot_think: set[str] = set()
+
+    def target(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> translate.TargetOptions:
+        """The routed model, else ``OLLAMA_MODEL``; a 500 naming it when neither is set."""
+        if not (context.model or self.model):
+            raise LynkrError(
+                "provider ollama has no model configured: set OLLAMA_MODEL", status=500
+            )
+        return super().target(request, context)
 
     def encode_body(self, translated: translate.Translated) -> bytes:
         """The native ``/api/chat`` body."""
         body = native.chat_body(
             translated.request, keep_alive=self.settings.keep_alive, num_ctx=self.settings.num_ctx
         )
+        if translated.request.model in self.cannot_think:
+            body.pop("think", None)
         return msgspec.json.encode(body)
+
+    async def complete(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> anthropic.MessageResponse:
+        """The whole answer; asked again without ``think`` when the model cannot think."""
+        try:
+            return await super().complete(request, context)
+        except UpstreamError as exc:
+            if not self._learn_cannot_think(exc, request, context):
+                raise
+        return await super().complete(request, context)
+
+    async def stream(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> AsyncIterator[bytes]:
+        """The answer's events; asked again without ``think`` when the model cannot think
+        (Ollama refuses that with a 400 before anything is streamed)."""
+        frames = super().stream(request, context)
+        try:
+            try:
+                first = await anext(frames)
+            except UpstreamError as exc:
+                if not self._learn_cannot_think(exc, request, context):
+                    raise
+                frames = super().stream(request, context)
+                first = await anext(frames)
+            yield first
+            async for frame in frames:
+                yield frame
+        finally:
+            await frames.aclose()
+
+    def _learn_cannot_think(
+        self, error: UpstreamError, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> bool:
+        """Whether ``error`` is Ollama refusing ``think`` for a model not yet known to refuse
+        it; if so, remember the model (Claude Code asks every model to think)."""
+        if error.status != 400 or not error.message.endswith("does not support thinking"):
+            return False
+        model = self.target(request, context).model
+        if model in self.cannot_think:
+            return False
+        self.cannot_think.add(model)
+        context.log.info("thinking_unsupported", provider=self.name, model=model)
+        return True
 
     def parse_completion(self, body: bytes) -> openai.ChatCompletion:
         """A non-streamed answer."""
@@ -99,6 +160,9 @@ class OllamaProvider(OpenAIChatProvider):
 
     async def check(self, context: RequestContext) -> HealthCheck:
         """Ollama answers, and has the configured model pulled."""
+        if self._missing or not self.model:
+            missing = [*self._missing.values(), *([] if self.model else ["OLLAMA_MODEL"])]
+            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(missing))
         try:
             async with context.http.get(self.base + "/api/tags") as response:
                 if response.status != 200:

@@ -1,0 +1,524 @@
+"""lynkr-provider-databricks, driven by the official anthropic SDK through a running lynkr
+to a scripted upstream that speaks Databricks Model Serving (``FakeOpenAI``, dialect databricks)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anthropic
+import pytest
+
+from lynkr_core import SSEParser
+from lynkr_core.testing.fake_openai import (
+    ChatReply,
+    CutStream,
+    ErrorReply,
+    FakeOpenAI,
+    ToolCallSpec,
+)
+from lynkr_core.testing.openai_check import assert_valid_chat_request
+from lynkr_core.testing.server import free_port, make_test_app, serving
+
+UPSTREAM_KEY = "dapi0123456789abcdef-operator"
+CLIENT_KEY = "sk-ant-client-key-never-forwarded"
+ENDPOINT = "databricks-claude-sonnet-4-5"
+INVOCATIONS = f"/serving-endpoints/{ENDPOINT}/invocations"
+NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
+FAST_RETRIES = {
+    "LYNKR_UPSTREAM_RETRIES": "2",
+    "LYNKR_RETRY_BASE_SECONDS": "0.01",
+    "LYNKR_RETRY_MAX_SECONDS": "0.05",
+}
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+TIME = {
+    "name": "get_time",
+    "description": "Local time in a time zone",
+    "input_schema": {"type": "object", "properties": {"tz": {"type": "string"}}},
+}
+HELLO = [{"role": "user", "content": "hello"}]
+THINK = {"type": "enabled", "budget_tokens": 2048}
+
+
+def databricks_env(base_url: str, **extra: str) -> dict[str, str]:
+    """An app that sends to the fake workspace's Claude serving endpoint."""
+    return {
+        "MODEL_PROVIDER": "databricks",
+        "DATABRICKS_API_BASE": base_url,
+        "DATABRICKS_API_KEY": UPSTREAM_KEY,
+        "DATABRICKS_ENDPOINT_PATH": INVOCATIONS,
+        **NO_RETRIES,
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def gateway(env: dict[str, str]) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    """lynkr configured by ``env``, and an SDK client pointed at it."""
+    async with serving(make_test_app(env)) as url:
+        async with anthropic.AsyncAnthropic(base_url=url, api_key=CLIENT_KEY, max_retries=0) as sdk:
+            yield sdk
+
+
+@contextlib.asynccontextmanager
+async def running(
+    script: list[Any], *, endpoint: str | None = ENDPOINT, **env: str
+) -> AsyncIterator[tuple[FakeOpenAI, anthropic.AsyncAnthropic]]:
+    """A scripted fake workspace serving ``endpoint`` (any, when None), lynkr, a client."""
+    async with FakeOpenAI(
+        script, dialect="databricks", api_key=UPSTREAM_KEY, deployment=endpoint
+    ) as fake:
+        async with gateway(databricks_env(fake.base_url, **env)) as sdk:
+            yield fake, sdk
+
+
+def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
+    """The body of a recorded invocation: no ``model`` (the URL names the endpoint), and
+    otherwise a Chat Completions request the openai SDK accepts (Databricks' own
+    ``thinking`` key aside)."""
+    request = fake.chat_requests[index]
+    body = request.json
+    assert "model" not in body
+    endpoint = request.path.split("/")[2]
+    assert_valid_chat_request(
+        {"model": endpoint, **{k: v for k, v in body.items() if k != "thinking"}}
+    )
+    return body
+
+
+def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
+    """A Bearer personal access token; the client's key is never passed on."""
+    assert headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert "x-api-key" not in headers and "api-key" not in headers
+    assert CLIENT_KEY not in json.dumps(headers)
+
+
+async def stream_events(sdk: anthropic.AsyncAnthropic, **request: Any) -> tuple[list[Any], Any]:
+    """Every SDK stream event and the final message."""
+    async with sdk.messages.stream(**request) as stream:
+        seen = [event async for event in stream]
+        return seen, await stream.get_final_message()
+
+
+async def post_sse(url: str, body: bytes | dict[str, Any]) -> tuple[int, list[tuple[str, Any]]]:
+    """POST to lynkr's /v1/messages with aiohttp; the status and the (event, data) pairs."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
+    if isinstance(body, bytes):  # a captured request: with the CLI's own headers
+        captured = json.loads((FIXTURES / "headers.json").read_text())
+        skip = {"host", "content-length", "connection", "accept-encoding", "x-api-key"}
+        headers.update({k: v for k, v in captured.items() if k not in skip})
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/v1/messages", data=data, headers=headers) as response:
+            raw = await response.read()
+            status = response.status
+    return status, [(event.event, json.loads(event.data)) for event in SSEParser().feed(raw)]
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+async def test_text_round_trip_to_the_invocations_path_without_a_model():
+    async with running([ChatReply("Hello from Databricks.", usage=(12, 5))]) as (fake, sdk):
+        message = await sdk.messages.create(
+            model="claude-sonnet-4-6", max_tokens=900, system="Be nice.", messages=HELLO
+        )
+    assert message.content[0].text == "Hello from Databricks."
+    assert message.model == "claude-sonnet-4-6"
+    assert message.stop_reason == "end_turn"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (12, 5)
+
+    request = fake.chat_requests[0]
+    assert (request.method, request.path, request.query) == ("POST", INVOCATIONS, {})
+    assert_only_upstream_credentials(request.headers)
+    assert sent(fake) == {
+        "messages": [
+            {"role": "system", "content": "Be nice."},
+            {"role": "user", "content": "hello"},
+        ],
+        "max_tokens": 900,
+        "stream": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("api_base", "endpoint_path"),
+    [
+        ("{base}/", "serving-endpoints/my-endpoint/invocations"),
+        ("{base}", "/serving-endpoints/my-endpoint/invocations"),
+    ],
+)
+async def test_api_base_and_endpoint_path_make_the_exact_url(api_base, endpoint_path):
+    async with FakeOpenAI(
+        [ChatReply("ok")], dialect="databricks", api_key=UPSTREAM_KEY, deployment="my-endpoint"
+    ) as fake:
+        env = databricks_env(
+            fake.base_url,
+            DATABRICKS_API_BASE=api_base.format(base=fake.base_url),
+            DATABRICKS_ENDPOINT_PATH=endpoint_path,
+        )
+        async with gateway(env) as sdk:
+            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    assert message.content[0].text == "ok"
+    assert fake.chat_requests[0].path == "/serving-endpoints/my-endpoint/invocations"
+
+
+async def test_streamed_text_round_trip():
+    reply = ChatReply("Streaming from a serving endpoint.", chunk_size=4, usage=(44, 9))
+    async with running([reply]) as (fake, sdk):
+        seen, message = await stream_events(sdk, model="m", max_tokens=100, messages=HELLO)
+    assert len([event for event in seen if event.type == "text"]) > 5
+    assert message.content[0].text == "Streaming from a serving endpoint."
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (44, 9)
+    body = sent(fake)
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+async def test_tool_call_round_trip():
+    reply = ChatReply(
+        "Looking.", tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"}, id="call_db")]
+    )
+    async with running([reply]) as (fake, sdk):
+        message = await sdk.messages.create(
+            model="m", max_tokens=100, messages=HELLO, tools=[WEATHER], tool_choice={"type": "auto"}
+        )
+    assert [block.type for block in message.content] == ["text", "tool_use"]
+    assert (message.content[1].id, message.content[1].input) == ("call_db", {"city": "Oslo"})
+    assert message.stop_reason == "tool_use"
+    body = sent(fake)
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": WEATHER["input_schema"],
+            },
+        }
+    ]
+    assert body["tool_choice"] == "auto"
+
+
+async def test_streamed_tool_calls_in_small_fragments():
+    reply = ChatReply(
+        tool_calls=[
+            ToolCallSpec("get_weather", {"city": "Kraków"}, id="call_1"),
+            ToolCallSpec("get_time", {"tz": "Europe/Warsaw"}, id="call_2"),
+        ],
+        arguments_chunk_size=3,
+        usage=(70, 21),
+    )
+    async with running([reply]) as (fake, sdk):
+        seen, message = await stream_events(
+            sdk, model="m", max_tokens=100, messages=HELLO, tools=[WEATHER, TIME]
+        )
+    assert len([event for event in seen if event.type == "input_json"]) > 5
+    assert [(b.id, b.name, b.input) for b in message.content] == [
+        ("call_1", "get_weather", {"city": "Kraków"}),
+        ("call_2", "get_time", {"tz": "Europe/Warsaw"}),
+    ]
+    assert message.stop_reason == "tool_use"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (70, 21)
+    sent(fake)
+
+
+async def test_tool_history_becomes_tool_calls_and_a_tool_message_and_drops_thinking():
+    history = [
+        {"role": "user", "content": "weather in Bern?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "use the tool", "signature": "sig-1"},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_9",
+                    "name": "get_weather",
+                    "input": {"city": "Bern"},
+                },
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "9C, fog"}],
+        },
+    ]
+    async with running([ChatReply("Foggy, 9C.")]) as (fake, sdk):
+        message = await sdk.messages.create(
+            model="m", max_tokens=4096, messages=history, tools=[WEATHER], thinking=THINK
+        )
+    assert message.content[0].text == "Foggy, 9C."
+    body = sent(fake)
+    assert body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "toolu_9",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Bern"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "9C, fog", "tool_call_id": "toolu_9"},
+    ]
+    # Claude refuses thinking that continues a tool loop without its signed thinking blocks
+    assert "thinking" not in body
+
+
+# --------------------------------------------------------------------------- thinking
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_claude_endpoint_thinking_round_trip_with_signature(stream):
+    reply = ChatReply(
+        "The answer is 4.",
+        reasoning="2 plus 2 is 4.",
+        databricks_reasoning=True,
+        signature="sig-databricks-xyz",
+        chunk_size=5,
+        usage=(25, 30),
+    )
+    async with running([reply]) as (fake, sdk):
+        request = dict(model="claude-sonnet-4-6", max_tokens=4096, messages=HELLO, thinking=THINK)
+        if stream:
+            seen, message = await stream_events(sdk, **request)
+            assert [e.type for e in seen].count("thinking") > 1
+        else:
+            message = await sdk.messages.create(**request)
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "2 plus 2 is 4."
+    assert message.content[0].signature == "sig-databricks-xyz"
+    assert message.content[1].text == "The answer is 4."
+    assert message.stop_reason == "end_turn"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (25, 30)
+
+    body = sent(fake)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert body["max_tokens"] == 4096
+    assert "reasoning_effort" not in body
+
+
+async def test_routed_gpt_oss_endpoint_gets_its_path_and_reasoning_effort():
+    script = [ChatReply("routed", reasoning="thinking hard", chunk_size=4), ChatReply("plain")]
+    routes = "haiku=databricks:databricks-gpt-oss-120b"
+    async with running(script, endpoint=None, LYNKR_MODEL_ROUTES=routes) as (fake, sdk):
+        _, message = await stream_events(
+            sdk, model="claude-haiku-4-5", max_tokens=64000, messages=HELLO, thinking=THINK
+        )
+        await sdk.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=HELLO)
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "thinking hard"
+    for index in (0, 1):
+        assert (
+            fake.chat_requests[index].path
+            == "/serving-endpoints/databricks-gpt-oss-120b/invocations"
+        )
+        assert_only_upstream_credentials(fake.chat_requests[index].headers)
+    body = sent(fake, 0)
+    assert body["reasoning_effort"] == "low"  # a 2048-token budget
+    assert body["max_tokens"] == 32768  # gpt-oss's output limit
+    assert "thinking" not in body
+    assert "reasoning_effort" not in sent(fake, 1)  # only when the client asked for thinking
+
+
+async def test_an_unrouted_model_keeps_the_configured_endpoint():
+    routes = "haiku=databricks:databricks-gpt-oss-120b"
+    async with running([ChatReply("ok")], LYNKR_MODEL_ROUTES=routes) as (fake, sdk):
+        await sdk.messages.create(model="claude-opus-4-8", max_tokens=10, messages=HELLO)
+    assert fake.chat_requests[0].path == INVOCATIONS
+
+
+@pytest.mark.parametrize(
+    ("env", "requested", "expected"),
+    [
+        ({}, 100000, 64000),  # claude-sonnet-4-5's limit
+        ({"DATABRICKS_MAX_OUTPUT_TOKENS": "8000"}, 100000, 8000),
+        ({"DATABRICKS_MAX_OUTPUT_TOKENS": "8000"}, 500, 500),
+    ],
+)
+async def test_max_tokens_clamp(env, requested, expected):
+    async with running([ChatReply("ok")], **env) as (fake, sdk):
+        await stream_events(sdk, model="m", max_tokens=requested, messages=HELLO)
+    assert sent(fake)["max_tokens"] == expected
+
+
+# --------------------------------------------------------------------------- errors
+
+
+async def test_a_wrong_token_is_a_401_with_databricks_message():
+    async with running([], DATABRICKS_API_KEY="dapi-wrong") as (fake, sdk):
+        with pytest.raises(anthropic.AuthenticationError) as caught:
+            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    assert caught.value.body["error"] == {
+        "type": "authentication_error",
+        "message": "UNAUTHENTICATED: Invalid access token.",
+    }
+    assert fake.chat_requests[0].headers["authorization"] == "Bearer dapi-wrong"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "sdk_error", "error_type"),
+    [
+        (400, "BAD_REQUEST", anthropic.BadRequestError, "invalid_request_error"),
+        (429, "REQUEST_LIMIT_EXCEEDED", anthropic.RateLimitError, "rate_limit_error"),
+        (503, "TEMPORARILY_UNAVAILABLE", anthropic.InternalServerError, "overloaded_error"),
+    ],
+)
+async def test_error_code_bodies_reach_the_client(status, code, sdk_error, error_type):
+    message = f"Exceeded workspace limit ({status})."
+    async with running([ErrorReply(status, message, retry_after=4)]) as (fake, sdk):
+        with pytest.raises(sdk_error) as caught:
+            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    assert caught.value.status_code == status
+    assert caught.value.body["error"] == {"type": error_type, "message": f"{code}: {message}"}
+    assert caught.value.response.headers["retry-after"] == "4"
+    assert len(fake.chat_requests) == 1
+
+
+async def test_a_routed_endpoint_that_does_not_exist_is_a_404():
+    routes = "haiku=databricks:no-such-endpoint"
+    async with running([], LYNKR_MODEL_ROUTES=routes) as (_, sdk):
+        with pytest.raises(anthropic.NotFoundError) as caught:
+            await sdk.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=HELLO)
+    assert caught.value.body["error"]["message"] == (
+        "RESOURCE_DOES_NOT_EXIST: Endpoint with name 'no-such-endpoint' does not exist."
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_5xx_is_retried_then_succeeds(stream):
+    script = [ErrorReply(503, "busy"), ErrorReply(500, "oops"), ChatReply("finally")]
+    async with running(script, **FAST_RETRIES) as (fake, sdk):
+        if stream:
+            _, message = await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
+        else:
+            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    assert message.content[0].text == "finally"
+    assert len(fake.chat_requests) == 3
+
+
+async def test_an_error_code_inside_the_stream_reaches_the_sdk_with_its_message():
+    error = ErrorReply(429, "Rate limit hit mid-stream.", in_stream=True, partial="Some text")
+    texts: list[str] = []
+    async with running([error]) as (_, sdk):
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            async with sdk.messages.stream(model="m", max_tokens=10, messages=HELLO) as stream:
+                async for event in stream:
+                    if event.type == "text":
+                        texts.append(event.text)
+    assert "".join(texts) == "Some text"
+    assert caught.value.body["error"] == {
+        "type": "rate_limit_error",
+        "message": "REQUEST_LIMIT_EXCEEDED: Rate limit hit mid-stream.",
+    }
+
+
+async def test_text_that_mentions_error_code_is_just_text():
+    reply = ChatReply('Set {"error_code": 0} in the config.', chunk_size=50)
+    async with running([reply]) as (_, sdk):
+        _, message = await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
+    assert message.content[0].text == 'Set {"error_code": 0} in the config.'
+
+
+async def test_an_error_code_before_the_stream_says_anything_is_an_http_error():
+    error = ErrorReply(429, "Too many requests.", in_stream=True)
+    async with running([error]) as (_, sdk):
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
+    assert caught.value.status_code == 429
+    assert caught.value.body["error"]["message"] == "REQUEST_LIMIT_EXCEEDED: Too many requests."
+
+
+@pytest.mark.parametrize("abort", [True, False])
+async def test_a_cut_stream_ends_with_an_error_event(abort):
+    cut = CutStream(after_chunks=3, abort=abort)
+    async with FakeOpenAI([cut], dialect="databricks", api_key=UPSTREAM_KEY) as fake:
+        async with serving(make_test_app(databricks_env(fake.base_url))) as url:
+            status, events = await post_sse(
+                url, {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
+            )
+    names = [name for name, _ in events]
+    assert status == 200
+    assert names[0] == "message_start" and "content_block_delta" in names
+    assert names[-1] == "error" and "message_stop" not in names
+
+
+async def test_an_unreachable_upstream_is_a_502():
+    async with gateway(databricks_env(f"http://127.0.0.1:{free_port()}")) as sdk:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    assert caught.value.status_code == 502
+    assert "cannot connect" in caught.value.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABRICKS_API_KEY": "k"}, ["DATABRICKS_API_BASE"]),
+        ({"DATABRICKS_API_BASE": "https://adb-1.2.azuredatabricks.net"}, ["DATABRICKS_API_KEY"]),
+        ({}, ["DATABRICKS_API_BASE", "DATABRICKS_API_KEY"]),
+    ],
+)
+async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
+    # databricks is the default provider: no MODEL_PROVIDER needed
+    async with gateway({**NO_RETRIES, **env}) as sdk:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    message = caught.value.body["error"]["message"]
+    assert "databricks is not configured" in message
+    assert all(name in message for name in named)
+
+
+@pytest.mark.parametrize("turn", ["turn1", "turn2"])
+async def test_a_real_claude_code_request_translates_and_streams_back(turn):
+    raw = (FIXTURES / f"{turn}.json").read_bytes()
+    reply = ChatReply(
+        "Done.", reasoning="The user wants a file.", databricks_reasoning=True, chunk_size=4
+    )
+    async with FakeOpenAI(
+        [reply], dialect="databricks", api_key=UPSTREAM_KEY, deployment=ENDPOINT
+    ) as fake:
+        async with serving(make_test_app(databricks_env(fake.base_url))) as url:
+            status, events = await post_sse(url, raw)
+    names = [name for name, _ in events]
+    assert status == 200
+    assert names[0] == "message_start" and names[-1] == "message_stop" and "error" not in names
+    blocks = [
+        data["content_block"]["type"] for name, data in events if name == "content_block_start"
+    ]
+    assert blocks == ["thinking", "text"]
+    signatures = [
+        data["delta"]["signature"]
+        for name, data in events
+        if name == "content_block_delta" and data["delta"]["type"] == "signature_delta"
+    ]
+    assert signatures == ["fake-signature"]
+
+    body = sent(fake)
+    assert_only_upstream_credentials(fake.chat_requests[0].headers)
+    assert not [
+        name for name in fake.chat_requests[0].headers if name.startswith(("anthropic", "x-"))
+    ]
+    assert body["max_tokens"] == 64000 and body["stream"] is True
+    assert {"Bash", "Write"} <= {tool["function"]["name"] for tool in body["tools"]}
+    for absent in ("context_management", "output_config", "metadata", "reasoning_effort"):
+        assert absent not in body
+    if turn == "turn1":  # adaptive thinking: Claude Code's request, with lynkr's budget
+        assert body["thinking"] == {"type": "enabled", "budget_tokens": 10240}
+    else:  # a tool loop without signed thinking: none asked
+        assert "thinking" not in body
+        assert [m["role"] for m in body["messages"]][-2:] == ["assistant", "tool"]
