@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -17,6 +18,7 @@ from lynkr_core.testing.claude_code import run_claude
 from lynkr_core.testing.fake_ollama import FakeOllama, OllamaReply
 from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI, ToolCallSpec
 from lynkr_core.testing.openai_check import assert_valid_chat_request
+from lynkr_core.testing.scripted import ScriptedServer
 from lynkr_core.testing.server import make_test_app, serving_in_thread
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +33,22 @@ def _dirs(tmp_path: Path) -> tuple[Path, Path]:
     workdir.mkdir()
     home.mkdir()
     return workdir, home
+
+
+def _create_hello(
+    upstream: ScriptedServer, env: dict[str, str], workdir: Path, home: Path
+) -> CompletedProcess[str]:
+    """Claude Code's "create hello.txt" through lynkr, configured by ``env`` (``{base}``
+    standing for the upstream's base URL) and the client key, to ``upstream``; both are
+    served from threads."""
+    base = upstream.run_in_thread()
+    try:
+        settings = {name: value.replace("{base}", base) for name, value in env.items()}
+        app = make_test_app({**settings, "LYNKR_API_KEYS": CLIENT_KEY})
+        with serving_in_thread(app) as url:
+            return run_claude(url, workdir, home, "create hello.txt", api_key=CLIENT_KEY)
+    finally:
+        upstream.stop_thread()
 
 
 def test_claude_code_runs_a_tool_streamed_in_fragments_by_an_openai_upstream(tmp_path):
@@ -49,19 +67,13 @@ def test_claude_code_runs_a_tool_streamed_in_fragments_by_an_openai_upstream(tmp
         dialect="openai",
         api_key=UPSTREAM_KEY,
     )
-    upstream.run_in_thread()
     env = {
         "MODEL_PROVIDER": "openai",
-        "OPENAI_ENDPOINT": upstream.base_url + "/v1/chat/completions",
+        "OPENAI_ENDPOINT": "{base}/v1/chat/completions",
         "OPENAI_API_KEY": UPSTREAM_KEY,
         "OPENAI_MODEL": "gpt-4o",
-        "LYNKR_API_KEYS": CLIENT_KEY,
     }
-    try:
-        with serving_in_thread(make_test_app(env)) as url:
-            result = run_claude(url, workdir, home, "create hello.txt", api_key=CLIENT_KEY)
-    finally:
-        upstream.stop_thread()
+    result = _create_hello(upstream, env, workdir, home)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert target.read_text() == CONTENT
@@ -100,17 +112,8 @@ def test_claude_code_through_ollama_native_with_a_tool_call(tmp_path):
             OllamaReply("written", chunk_size=2),
         ]
     )
-    upstream.run_in_thread()
-    env = {
-        "MODEL_PROVIDER": "ollama",
-        "OLLAMA_ENDPOINT": upstream.base_url,
-        "LYNKR_API_KEYS": CLIENT_KEY,
-    }
-    try:
-        with serving_in_thread(make_test_app(env)) as url:
-            result = run_claude(url, workdir, home, "create hello.txt", api_key=CLIENT_KEY)
-    finally:
-        upstream.stop_thread()
+    env = {"MODEL_PROVIDER": "ollama", "OLLAMA_ENDPOINT": "{base}"}
+    result = _create_hello(upstream, env, workdir, home)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert target.read_text() == "from ollama"
@@ -133,13 +136,8 @@ def test_claude_code_runs_a_tool_call_a_local_model_printed_as_text(tmp_path):
     upstream = FakeOpenAI(
         [ChatReply(printed, chunk_size=3), ChatReply("written", chunk_size=2)], dialect="llamacpp"
     )
-    upstream.run_in_thread()
-    env = {"MODEL_PROVIDER": "llamacpp", "LLAMACPP_ENDPOINT": upstream.base_url, "LYNKR_API_KEYS": CLIENT_KEY}
-    try:
-        with serving_in_thread(make_test_app(env)) as url:
-            result = run_claude(url, workdir, home, "create hello.txt", api_key=CLIENT_KEY)
-    finally:
-        upstream.stop_thread()
+    env = {"MODEL_PROVIDER": "llamacpp", "LLAMACPP_ENDPOINT": "{base}"}
+    result = _create_hello(upstream, env, workdir, home)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert target.read_text() == "from text"

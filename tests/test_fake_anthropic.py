@@ -31,35 +31,24 @@ TOOL_BLOCK = {
 
 
 @pytest.fixture
-async def fake_factory():
+def fake_factory(after_test):
     """Start FakeAnthropic servers on demand and stop them after the test."""
-    started: list[FakeAnthropic] = []
-
-    async def make(script=None, **options) -> FakeAnthropic:
-        fake = FakeAnthropic(script, **options)
-        await fake.start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        await fake.stop()
+    return lambda script=None, **options: after_test.enter_async_context(
+        FakeAnthropic(script, **options)
+    )
 
 
 @pytest.fixture
-async def sdk():
+def sdk(after_test):
     """Make official async SDK clients pointed at a fake; close them after the test."""
-    clients: list[anthropic.AsyncAnthropic] = []
 
     def make(fake: FakeAnthropic, **options) -> anthropic.AsyncAnthropic:
         options.setdefault("api_key", "test-key")
         client = anthropic.AsyncAnthropic(base_url=fake.base_url, max_retries=0, **options)
-        clients.append(client)
+        after_test.push_async_callback(client.close)
         return client
 
-    yield make
-    for client in clients:
-        await client.close()
+    return make
 
 
 async def post_raw(fake: FakeAnthropic, path: str, body: object, headers=None):

@@ -23,19 +23,11 @@ WRITE_ARGS = {"file_path": "/tmp/hello.txt", "content": "hi from lynkr \u00e9"}
 
 
 @pytest.fixture
-async def fake_factory():
+def fake_factory(after_test):
     """Start FakeOllama servers on demand and stop them after the test."""
-    started: list[FakeOllama] = []
-
-    async def make(script=None, **options) -> FakeOllama:
-        fake = FakeOllama(script, **options)
-        await fake.start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        await fake.stop()
+    return lambda script=None, **options: after_test.enter_async_context(
+        FakeOllama(script, **options)
+    )
 
 
 async def call(fake: FakeOllama, method: str, path: str, payload=None):

@@ -41,25 +41,16 @@ GOOD_AUTH = {
 
 
 @pytest.fixture
-async def fake_factory():
+def fake_factory(after_test):
     """Start FakeOpenAI servers on demand and stop them after the test."""
-    started: list[FakeOpenAI] = []
-
-    async def make(script=None, **options) -> FakeOpenAI:
-        fake = FakeOpenAI(script, **options)
-        await fake.start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        await fake.stop()
+    return lambda script=None, **options: after_test.enter_async_context(
+        FakeOpenAI(script, **options)
+    )
 
 
 @pytest.fixture
-async def sdk():
+def sdk(after_test):
     """Make official async OpenAI clients; close them after the test."""
-    clients: list[openai.AsyncOpenAI] = []
 
     def make(fake: FakeOpenAI, *, azure: bool = False, **options) -> openai.AsyncOpenAI:
         options.setdefault("api_key", "k")
@@ -69,12 +60,10 @@ async def sdk():
         else:
             options.setdefault("base_url", fake.base_url + "/v1")
             client = openai.AsyncOpenAI(max_retries=0, **options)
-        clients.append(client)
+        after_test.push_async_callback(client.close)
         return client
 
-    yield make
-    for client in clients:
-        await client.close()
+    return make
 
 
 def body(stream: bool = False, **extra) -> dict:

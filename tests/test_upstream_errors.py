@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -54,7 +52,7 @@ def test_retry_after_in_seconds_and_milliseconds():
 
 
 def test_connection_faults_and_timeouts_are_retryable():
-    timeout = error_from_exception(asyncio.TimeoutError(), "http://up")
+    timeout = error_from_exception(TimeoutError(), "http://up")
     assert (timeout.status, timeout.error_type, timeout.retryable) == (504, "timeout_error", True)
     broken = error_from_exception(aiohttp.ServerDisconnectedError(), "http://up")
     assert broken.status == 502 and broken.retryable

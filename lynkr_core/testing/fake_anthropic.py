@@ -15,16 +15,24 @@ the official SDK, the real Claude Code CLI) actually sent.
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
-import string
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from lynkr_core.testing.scripted import (
+    RecordedRequest,
+    ScriptedServer,
+    count_input_tokens,
+    drop_connection,
+    dumps,
+    estimate_tokens,
+    json_response,
+    new_id,
+    retry_after_header,
+    wait_while_connected,
+)
 
 __all__ = [
     "CutStream",
@@ -54,8 +62,6 @@ SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
 }
-
-_ID_ALPHABET = string.ascii_letters + string.digits
 
 Event = tuple[str, dict[str, Any]]
 
@@ -157,72 +163,21 @@ ScriptItem = Reply | ErrorReply | CutStream
 Script = Sequence[ScriptItem] | Callable[[dict[str, Any]], ScriptItem]
 
 
-@dataclass
-class RecordedRequest:
-    """One request the fake received, as it arrived.
-
-    `headers` has lowercased names; `json` is the decoded body or None.
-    `disconnected` is set when the client went away before the response was complete.
-    """
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-    disconnected: bool = False
-
-
-async def _wait_while_connected(request: web.Request, record: RecordedRequest, seconds: float) -> bool:
-    """Sleep `seconds`; return False (and mark `record` disconnected) if the client leaves first."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        transport = request.transport
-        if transport is None or transport.is_closing():
-            record.disconnected = True
-            return False
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            return True
-        await asyncio.sleep(min(remaining, 0.01))
-
-
 # --- wire format ---------------------------------------------------------------
-
-
-def _dumps(value: Any) -> str:
-    """Compact JSON with raw UTF-8, as Anthropic sends it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _new_id(prefix: str) -> str:
-    """An Anthropic-looking id such as `msg_01...` or `req_01...`."""
-    return prefix + "01" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(22))
-
-
-def _estimate_tokens(value: Any) -> int:
-    """A deterministic rough token count: about four characters of JSON per token."""
-    return max(1, len(_dumps(value)) // 4)
-
-
-def count_input_tokens(body: dict[str, Any]) -> int:
-    """Rough, deterministic input token count of a request's system, messages and tools."""
-    return _estimate_tokens([body.get(key) for key in ("system", "messages", "tools")])
 
 
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """Rough input/output token counts for a reply, overridden by `reply.usage`."""
     return {
         "input_tokens": count_input_tokens(body),
-        "output_tokens": _estimate_tokens(reply.content),
+        "output_tokens": estimate_tokens(reply.content),
         **(reply.usage or {}),
     }
 
 
 def sse_frame(event: str, data: dict[str, Any]) -> bytes:
     """One server-sent event in Anthropic's framing: `event: X\\ndata: {json}\\n\\n`."""
-    return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
+    return f"event: {event}\ndata: {dumps(data)}\n\n".encode()
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -257,7 +212,7 @@ def _split_block(block: dict[str, Any], size: int) -> tuple[dict[str, Any], list
         deltas = [{"type": "text_delta", "text": c} for c in _chunks(block["text"], size)]
         return {**block, "text": ""}, deltas
     if kind in ("tool_use", "server_tool_use"):
-        pieces = _chunks(_dumps(block.get("input", {})), size)
+        pieces = _chunks(dumps(block.get("input", {})), size)
         deltas = [{"type": "input_json_delta", "partial_json": c} for c in pieces]
         return {**block, "input": {}}, deltas
     if kind == "thinking":
@@ -329,30 +284,16 @@ def _json_response(
     status: int, payload: Any, headers: dict[str, str] | None = None
 ) -> web.Response:
     """A JSON response with a fresh `request-id` header."""
-    all_headers = {"request-id": _new_id("req_"), **(headers or {})}
-    return web.Response(
-        status=status,
-        body=_dumps(payload).encode(),
-        content_type="application/json",
-        headers=all_headers,
-    )
+    return json_response(status, payload, {"request-id": new_id("req_"), **(headers or {})})
 
 
 def _error_response(
     status: int, error_type: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     """An Anthropic-shaped HTTP error."""
-    request_id = _new_id("req_")
+    request_id = new_id("req_")
     all_headers = {"request-id": request_id, **(headers or {})}
     return _json_response(status, _error_body(error_type, message, request_id), all_headers)
-
-
-def _retry_after_header(seconds: float | None) -> dict[str, str]:
-    """A `retry-after` header, or none."""
-    if seconds is None:
-        return {}
-    value = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-    return {"retry-after": value}
 
 
 def _field_problem(body: Any, required: dict[str, tuple[type, str]]) -> str | None:
@@ -379,7 +320,7 @@ COUNT_TOKENS_FIELDS = {"model": (str, "string"), "messages": (list, "list")}
 # --- the server ------------------------------------------------------------------
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedServer):
     """A scripted Anthropic Messages API on 127.0.0.1.
 
     `script` is either a list of replies, consumed in order by `/v1/messages` calls (a
@@ -391,8 +332,11 @@ class FakeAnthropic:
     Routes: POST `.../v1/messages` (so `/anthropic/v1/messages` of Azure too), POST
     `.../v1/messages/count_tokens`, GET `.../v1/models`; anything else is a 404
     not_found_error. Use it with `async with`, `start()`/`stop()`, or
-    `run_in_thread()`/`stop_thread()` when the client is synchronous or a subprocess.
+    `run_in_thread()`/`stop_thread()` when the client is synchronous or a subprocess
+    (see `ScriptedServer`).
     """
+
+    thread_name = "fake-anthropic"
 
     def __init__(
         self,
@@ -402,67 +346,19 @@ class FakeAnthropic:
         auth_header: str = "x-api-key",
         models: Sequence[str] = DEFAULT_MODELS,
     ) -> None:
-        self.requests: list[RecordedRequest] = []
-        self.base_url: str | None = None
-        self._script = script if callable(script) else deque(script or ())
+        super().__init__(script)
         self._api_key = api_key
         self._auth_header = auth_header.lower()
         self._models = list(models)
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
         """The recorded POSTs to a `/v1/messages` route, in order."""
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/v1/messages")]
 
-    # lifecycle
-
-    async def start(self) -> str:
-        """Start serving on a free port of 127.0.0.1; return the base URL."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        """Stop serving and close open connections."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeAnthropic:
-        """Start the server (see `start`)."""
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Stop the server."""
-        await self.stop()
-
-    def run_in_thread(self) -> str:
-        """Serve from a daemon thread with its own event loop; return the base URL."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="fake-anthropic", daemon=True
-        )
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self.start(), self._loop).result(timeout=10)
-
-    def stop_thread(self) -> None:
-        """Stop a server started with `run_in_thread` and end its thread."""
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
+    def default_item(self) -> Reply:
+        """A plain "ok" text reply once the script is used up."""
+        return Reply.text("ok")
 
     # dispatch
 
@@ -477,24 +373,6 @@ class FakeAnthropic:
         if not self._authorized(record.headers):
             return _error_response(401, "authentication_error", f"invalid {self._auth_header}")
         return await route(request, record)
-
-    async def _record(self, request: web.Request) -> RecordedRequest:
-        """Read the whole request and append it to `requests`."""
-        body = await request.read()
-        try:
-            decoded = json.loads(body) if body else None
-        except ValueError:
-            decoded = None
-        record = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers={name.lower(): value for name, value in request.headers.items()},
-            body=body,
-            json=decoded,
-        )
-        self.requests.append(record)
-        return record
 
     def _route(self, method: str, path: str) -> Callable[..., Any] | None:
         """The handler for a method and path (any prefix before `/v1/`), or None."""
@@ -514,14 +392,6 @@ class FakeAnthropic:
         if self._auth_header == "authorization":
             expected = f"Bearer {self._api_key}"
         return headers.get(self._auth_header) == expected
-
-    def _next_reply(self, body: dict[str, Any]) -> ScriptItem:
-        """The scripted answer for this request body."""
-        if callable(self._script):
-            return self._script(body)
-        if self._script:
-            return self._script.popleft()
-        return Reply.text("ok")
 
     # routes
 
@@ -558,7 +428,7 @@ class FakeAnthropic:
         problem = _field_problem(record.json, MESSAGES_FIELDS)
         if problem:
             return _error_response(400, "invalid_request_error", problem)
-        item = self._next_reply(record.json)
+        item = self._next_item(record.json)
         streaming = record.json.get("stream") is True
         if isinstance(item, ErrorReply):
             return await self._send_error(request, record, item, streaming)
@@ -576,11 +446,11 @@ class FakeAnthropic:
         streaming: bool,
     ) -> web.StreamResponse:
         """A scripted reply, as JSON or as an SSE stream."""
-        if not await _wait_while_connected(request, record, reply.first_byte_delay):
+        if not await wait_while_connected(request, record, reply.first_byte_delay):
             return web.StreamResponse()
         model = reply.model or record.json["model"]
         usage = _usage(record.json, reply)
-        message_id = _new_id("msg_")
+        message_id = new_id("msg_")
         if not streaming:
             message = _message(message_id, model, reply.content, reply.final_stop_reason(), usage)
             return _json_response(200, message)
@@ -597,10 +467,10 @@ class FakeAnthropic:
         """A scripted failure: an HTTP error, or an `error` event inside a stream."""
         error_type = error.resolved_type()
         if not (error.in_stream and streaming):
-            headers = _retry_after_header(error.retry_after)
+            headers = retry_after_header(error.retry_after)
             return _error_response(error.status, error_type, error.message, headers)
         usage = {"input_tokens": count_input_tokens(record.json), "output_tokens": 1}
-        start = _message(_new_id("msg_"), record.json["model"], [], None, usage)
+        start = _message(new_id("msg_"), record.json["model"], [], None, usage)
         events: list[Event] = [
             ("message_start", {"type": "message_start", "message": start}),
             ("error", _error_body(error_type, error.message)),
@@ -611,15 +481,14 @@ class FakeAnthropic:
         self, request: web.Request, record: RecordedRequest, cut: CutStream, streaming: bool
     ) -> web.StreamResponse:
         """A stream that breaks off before `message_stop` (see `CutStream`)."""
-        if not await _wait_while_connected(request, record, cut.first_byte_delay):
+        if not await wait_while_connected(request, record, cut.first_byte_delay):
             return web.StreamResponse()
         if not streaming:
-            request.transport.close()
-            return web.StreamResponse()
+            return drop_connection(request)
         reply = cut.as_reply()
         model = reply.model or record.json["model"]
         usage = _usage(record.json, reply)
-        events = stream_events(reply, message_id=_new_id("msg_"), model=model, usage=usage)
+        events = stream_events(reply, message_id=new_id("msg_"), model=model, usage=usage)
         return await self._stream(
             request, record, _cut_events(events, cut.deltas), cut.delay, abort=cut.abort
         )
@@ -634,7 +503,7 @@ class FakeAnthropic:
         abort: bool = False,
     ) -> web.StreamResponse:
         """Send `events` as SSE, sleeping `delay` before each; close the socket if `abort`."""
-        response = web.StreamResponse(headers={**SSE_HEADERS, "request-id": _new_id("req_")})
+        response = web.StreamResponse(headers={**SSE_HEADERS, "request-id": new_id("req_")})
         await response.prepare(request)
         try:
             for name, data in events:

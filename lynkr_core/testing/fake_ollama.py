@@ -23,8 +23,16 @@ from typing import Any
 
 from aiohttp import web
 
-from lynkr_core.testing.fake_anthropic import RecordedRequest, _dumps, _wait_while_connected
-from lynkr_core.testing.fake_openai import ScriptedServer, send_frames
+from lynkr_core.testing.scripted import (
+    RecordedRequest,
+    ScriptedServer,
+    drop_connection,
+    dumps,
+    json_response,
+    pieces,
+    send_frames,
+    wait_while_connected,
+)
 
 __all__ = [
     "OLLAMA_VERSION",
@@ -103,22 +111,13 @@ OllamaItem = OllamaReply | OllamaError | OllamaCut
 
 def _line(payload: dict[str, Any]) -> bytes:
     """One NDJSON line."""
-    return (_dumps(payload) + "\n").encode()
+    return (dumps(payload) + "\n").encode()
 
 
 def _now() -> str:
     """An RFC 3339 UTC timestamp with nanoseconds, as Ollama writes `created_at`."""
     stamp = datetime.now(UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond:06d}000Z"
-
-
-def _pieces(text: str, size: int | None) -> list[str]:
-    """`text` in pieces of `size` characters (whole when None; none when empty)."""
-    if not text:
-        return []
-    if not size:
-        return [text]
-    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _tool_calls(reply: OllamaReply) -> list[dict[str, Any]]:
@@ -150,8 +149,8 @@ def stream_lines(reply: OllamaReply, model: str) -> list[dict[str, Any]]:
         full = {"role": "assistant", "content": "", **message}
         return {"model": model, "created_at": _now(), "message": full, "done": False}
 
-    lines = [line({"thinking": piece}) for piece in _pieces(reply.thinking, reply.chunk_size)]
-    lines.extend(line({"content": piece}) for piece in _pieces(reply.content, reply.chunk_size))
+    lines = [line({"thinking": piece}) for piece in pieces(reply.thinking, reply.chunk_size)]
+    lines.extend(line({"content": piece}) for piece in pieces(reply.content, reply.chunk_size))
     if reply.tool_calls:
         lines.append(line({"tool_calls": _tool_calls(reply)}))
     final = {"role": "assistant", "content": ""}
@@ -248,19 +247,12 @@ def _full_name(model: str) -> str:
 
 def _error(status: int, message: str) -> web.Response:
     """Ollama's `{"error": "..."}` body."""
-    return web.Response(
-        status=status,
-        body=_dumps({"error": message}).encode(),
-        content_type="application/json",
-        charset="utf-8",
-    )
+    return json_response(status, {"error": message}, charset="utf-8")
 
 
 def _json(payload: Any) -> web.Response:
     """A 200 JSON answer."""
-    return web.Response(
-        body=_dumps(payload).encode(), content_type="application/json", charset="utf-8"
-    )
+    return json_response(200, payload, charset="utf-8")
 
 
 # --- the server ----------------------------------------------------------------------
@@ -399,13 +391,12 @@ class FakeOllama(ScriptedServer):
         if isinstance(item, OllamaError):
             return await self._send_error(request, record, item, streaming)
         reply = item.reply if isinstance(item, OllamaCut) else item
-        if not await _wait_while_connected(request, record, reply.first_byte_delay):
+        if not await wait_while_connected(request, record, reply.first_byte_delay):
             return web.StreamResponse()
         model = reply.model or body["model"]
         if isinstance(item, OllamaCut):
             if not streaming:
-                request.transport.close()
-                return web.StreamResponse()
+                return drop_connection(request)
             lines = stream_lines(reply, model)[: item.after_lines]
             return await self._stream(request, record, lines, reply.delay, abort=item.abort)
         if not streaming:

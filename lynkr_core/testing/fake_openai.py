@@ -12,32 +12,34 @@ items; every request is recorded.
         ...  # POST fake.base_url + "/api/v1/chat/completions"
         assert fake.chat_requests[0].json["model"] == "anthropic/claude-sonnet-4.5"
 
-`ScriptedServer` (lifecycle, recording, script) is shared with `fake_ollama`.
+The server plumbing (lifecycle, recording, script) is `lynkr_core.testing.scripted`'s
+`ScriptedServer`, shared with `fake_anthropic` and `fake_ollama`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from lynkr_core.testing.fake_anthropic import (
+from lynkr_core.testing.scripted import (
     RecordedRequest,
-    _dumps,
-    _estimate_tokens,
-    _new_id,
-    _retry_after_header,
-    _wait_while_connected,
+    ScriptedServer,
     count_input_tokens,
+    drop_connection,
+    dumps,
+    estimate_tokens,
+    json_response,
+    new_id,
+    pieces,
+    retry_after_header,
+    send_frames,
+    wait_while_connected,
 )
 
 __all__ = [
@@ -59,147 +61,12 @@ DONE_FRAME = b"data: [DONE]\n\n"
 OPENROUTER_COMMENT = b": OPENROUTER PROCESSING\n\n"
 
 
-# --- shared server plumbing -------------------------------------------------------
-
-
-class ScriptedServer:
-    """An aiohttp server on a free port of 127.0.0.1 that records requests and keeps a script.
-
-    Subclasses implement `_handle(request)`. `script` is a sequence consumed in order
-    (`default_item()` once it runs out) or a callable that gets the decoded request body.
-    """
-
-    thread_name = "fake-upstream"
-
-    def __init__(self, script: Sequence[Any] | Callable[[Any], Any] | None) -> None:
-        self.requests: list[RecordedRequest] = []
-        self.base_url: str | None = None
-        self._script = script if callable(script) else deque(script or ())
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def default_item(self) -> Any:
-        """The item served once a sequence script is used up."""
-        raise NotImplementedError
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        """Answer one request (implemented by each fake)."""
-        raise NotImplementedError
-
-    # lifecycle
-
-    async def start(self) -> str:
-        """Start serving on a free port of 127.0.0.1; return the base URL."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        """Stop serving and close open connections."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Any:
-        """Start the server (see `start`)."""
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Stop the server."""
-        await self.stop()
-
-    def run_in_thread(self) -> str:
-        """Serve from a daemon thread with its own event loop; return the base URL."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=self.thread_name, daemon=True
-        )
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self.start(), self._loop).result(timeout=10)
-
-    def stop_thread(self) -> None:
-        """Stop a server started with `run_in_thread` and end its thread."""
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
-
-    # helpers for subclasses
-
-    async def _record(self, request: web.Request) -> RecordedRequest:
-        """Read the whole request and append it to `requests`."""
-        body = await request.read()
-        try:
-            decoded = json.loads(body) if body else None
-        except ValueError:
-            decoded = None
-        record = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers={name.lower(): value for name, value in request.headers.items()},
-            body=body,
-            json=decoded,
-        )
-        self.requests.append(record)
-        return record
-
-    def _next_item(self, body: Any) -> Any:
-        """The scripted answer for this request body."""
-        if callable(self._script):
-            return self._script(body)
-        if self._script:
-            return self._script.popleft()
-        return self.default_item()
+# --- wire frames ------------------------------------------------------------------
 
 
 def data_frame(payload: Any) -> bytes:
     """One SSE `data: {json}` frame, as OpenAI-format servers send it."""
-    return f"data: {_dumps(payload)}\n\n".encode()
-
-
-async def send_frames(
-    request: web.Request,
-    record: RecordedRequest,
-    frames: Sequence[bytes],
-    *,
-    headers: dict[str, str],
-    delay: float = 0.0,
-    gap_frame: bytes | None = None,
-    abort: bool = False,
-) -> web.StreamResponse:
-    """Send `frames` as a chunked body, `delay` seconds apart (`gap_frame` after each wait).
-
-    With `abort` the TCP connection is closed after the last frame instead of ending the
-    body; a client that goes away marks `record.disconnected`.
-    """
-    response = web.StreamResponse(headers=headers)
-    await response.prepare(request)
-    try:
-        for index, frame in enumerate(frames):
-            if index and delay:
-                if not await _wait_while_connected(request, record, delay):
-                    return response
-                if gap_frame:
-                    await response.write(gap_frame)
-            await response.write(frame)
-        if abort:
-            request.transport.close()
-        else:
-            await response.write_eof()
-    except ConnectionResetError:
-        record.disconnected = True
-    return response
+    return f"data: {dumps(payload)}\n\n".encode()
 
 
 # --- script items ----------------------------------------------------------------
@@ -217,7 +84,7 @@ class ToolCallSpec:
         """The arguments as the JSON string the wire carries."""
         if isinstance(self.arguments_json, str):
             return self.arguments_json
-        return _dumps(self.arguments_json)
+        return dumps(self.arguments_json)
 
 
 @dataclass
@@ -304,15 +171,6 @@ ScriptItem = ChatReply | ErrorReply | CutStream
 # --- wire building -----------------------------------------------------------------
 
 
-def _pieces(text: str, size: int | None) -> list[str]:
-    """`text` in pieces of `size` characters (whole when None; none when empty)."""
-    if not text:
-        return []
-    if not size:
-        return [text]
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
 def _tool_fragments(reply: ChatReply, ids: list[str]) -> list[dict[str, Any]]:
     """Stream fragments of every tool call, in order or round-robin (`interleave`)."""
     per_call: list[list[dict[str, Any]]] = []
@@ -325,7 +183,7 @@ def _tool_fragments(reply: ChatReply, ids: list[str]) -> list[dict[str, Any]]:
         }
         rest = [
             {"index": index, "function": {"arguments": piece}}
-            for piece in _pieces(call.arguments(), reply.arguments_chunk_size)
+            for piece in pieces(call.arguments(), reply.arguments_chunk_size)
         ]
         per_call.append([head, *rest])
     if not reply.interleave:
@@ -350,14 +208,14 @@ def _databricks_reasoning(text: str, signature: str | None) -> dict[str, Any]:
 def stream_deltas(reply: ChatReply, reasoning_field: str, ids: list[str]) -> list[dict[str, Any]]:
     """The `delta` objects of a stream, before the finish chunk."""
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-    reasoning = _pieces(reply.reasoning, reply.chunk_size)
+    reasoning = pieces(reply.reasoning, reply.chunk_size)
     for number, piece in enumerate(reasoning, start=1):
         if reply.databricks_reasoning:
             signature = reply.signature if number == len(reasoning) else None
             deltas.append({"content": [_databricks_reasoning(piece, signature)]})
         else:
             deltas.append({reasoning_field: piece})
-    for piece in _pieces(reply.content, reply.chunk_size):
+    for piece in pieces(reply.content, reply.chunk_size):
         if reply.databricks_reasoning:
             deltas.append({"content": [{"type": "text", "text": piece}]})
         else:
@@ -405,7 +263,7 @@ def _reply_usage(body: dict[str, Any], reply: ChatReply) -> dict[str, Any]:
         return usage_object(*reply.usage)
     calls = [(call.name, call.arguments()) for call in reply.tool_calls]
     return usage_object(
-        count_input_tokens(body), _estimate_tokens([reply.content, reply.reasoning, calls])
+        count_input_tokens(body), estimate_tokens([reply.content, reply.reasoning, calls])
     )
 
 
@@ -443,16 +301,6 @@ class _Turn:
     call_ids: list[str]
 
 
-def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON response."""
-    return web.Response(
-        status=status,
-        body=_dumps(payload).encode(),
-        content_type="application/json",
-        headers=headers,
-    )
-
-
 _FILTER_CATEGORIES = ("hate", "self_harm", "sexual", "violence")
 
 
@@ -469,6 +317,17 @@ def _azure_prompt_filter() -> list[dict[str, Any]]:
     results: dict[str, Any] = _azure_filter()
     results["jailbreak"] = {"filtered": False, "detected": False}
     return [{"prompt_index": 0, "content_filter_results": results}]
+
+
+@dataclass
+class _Error:
+    """An error to put in a dialect's envelope: HTTP status, message, optional details."""
+
+    status: int
+    message: str
+    code: str | int | None = None
+    param: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 # --- dialects --------------------------------------------------------------------------
@@ -501,7 +360,7 @@ class _Dialect:
 
     def not_found(self, method: str, path: str) -> web.Response:
         """The answer to an unknown route."""
-        return _json(404, self.error_body(404, f"Invalid URL ({method} {path})"))
+        return self.error(404, f"Invalid URL ({method} {path})")
 
     def authorized(self, headers: dict[str, str]) -> bool:
         """Whether the request carries the key (always, without one)."""
@@ -514,14 +373,14 @@ class _Dialect:
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
             )
-            return _json(401, self.error_body(401, message))
+            return self.error(401, message)
         key = headers["authorization"].removeprefix("Bearer ")
         masked = key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 7 else "***"
         message = (
             f"Incorrect API key provided: {masked}. You can find your API key at "
             "https://platform.openai.com/account/api-keys."
         )
-        return _json(401, self.error_body(401, message, code="invalid_api_key"))
+        return self.error(401, message, code="invalid_api_key")
 
     def body_problem(self, body: Any) -> web.Response | None:
         """A 400 for a body that is not JSON or lacks what the service requires."""
@@ -531,18 +390,15 @@ class _Dialect:
                 "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
                 "payload, but what was sent was not valid JSON.)"
             )
-            return _json(400, self.error_body(400, message))
+            return self.error(400, message)
         if not isinstance(body.get("model"), str):
-            return _json(400, self.error_body(400, "you must provide a model parameter"))
+            return self.error(400, "you must provide a model parameter")
         if not isinstance(body.get("messages"), list):
-            return _json(
+            return self.error(
                 400,
-                self.error_body(
-                    400,
-                    "Missing required parameter: 'messages'.",
-                    code="missing_required_parameter",
-                    param="messages",
-                ),
+                "Missing required parameter: 'messages'.",
+                code="missing_required_parameter",
+                param="messages",
             )
         return None
 
@@ -567,21 +423,36 @@ class _Dialect:
         param: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The dialect's error envelope."""
-        if code is None and status == 429:
+        """The dialect's error envelope (see `envelope`)."""
+        return self.envelope(_Error(status, message, code, param, metadata))
+
+    def scripted_error_body(self, error: ErrorReply) -> dict[str, Any]:
+        """The dialect's error envelope for a scripted `ErrorReply`."""
+        return self.error_body(
+            error.status, error.message, code=error.code, metadata=error.metadata
+        )
+
+    def error(self, status: int, message: str, **details: Any) -> web.Response:
+        """An HTTP `status` answer with the dialect's error envelope."""
+        return json_response(status, self.error_body(status, message, **details))
+
+    def envelope(self, error: _Error) -> dict[str, Any]:
+        """OpenAI's `{"error": {"message", "type", "param", "code"}}`."""
+        code = error.code
+        if code is None and error.status == 429:
             code = "rate_limit_exceeded"
         return {
             "error": {
-                "message": message,
-                "type": self.error_type(status),
-                "param": param,
+                "message": error.message,
+                "type": self.error_type(error.status),
+                "param": error.param,
                 "code": code,
             }
         }
 
     def stream_error_frames(self, error: ErrorReply, turn: _Turn) -> list[bytes]:
         """The data frame(s) that report an error inside a started stream."""
-        return [data_frame(self.error_body(error.status, error.message, code=error.code))]
+        return [data_frame(self.scripted_error_body(error))]
 
     def late_error_body(self, error: ErrorReply) -> dict[str, Any] | None:
         """The HTTP-200 body of an error after a non-stream answer started (None: plain HTTP)."""
@@ -593,7 +464,7 @@ class _Dialect:
 
     def error_headers(self, error: ErrorReply) -> dict[str, str]:
         """Headers of a scripted HTTP error."""
-        return {**self.headers(), **_retry_after_header(error.retry_after)}
+        return {**self.headers(), **retry_after_header(error.retry_after)}
 
     # models and health
 
@@ -601,7 +472,7 @@ class _Dialect:
         """GET .../models."""
         model = self.model or self.default_model
         data = [{"id": model, "object": "model", "created": 0, "owned_by": self.owned_by}]
-        return _json(200, {"object": "list", "data": data}, self.headers())
+        return json_response(200, {"object": "list", "data": data}, self.headers())
 
     def health(self, loading: bool) -> web.Response:
         """GET /health (llama.cpp only)."""
@@ -609,13 +480,13 @@ class _Dialect:
 
     # replies
 
-    def new_id(self) -> str:
+    def completion_id(self) -> str:
         """A completion id."""
-        return _new_id("chatcmpl-")
+        return new_id("chatcmpl-")
 
     def call_id(self) -> str:
         """A tool call id."""
-        return _new_id("call_")
+        return new_id("call_")
 
     def response_model(self, body: dict[str, Any], route: _Route) -> str:
         """The `model` reported in answers."""
@@ -734,7 +605,7 @@ class _Azure(_Dialect):
 
     def _resource_not_found(self) -> web.Response:
         """Azure's bare 404."""
-        return _json(404, {"error": {"code": "404", "message": "Resource not found"}})
+        return json_response(404, {"error": {"code": "404", "message": "Resource not found"}})
 
     def not_found(self, method: str, path: str) -> web.Response:
         """Unknown routes get Azure's bare 404."""
@@ -756,16 +627,14 @@ class _Azure(_Dialect):
             "to provide a valid key for an active subscription and use a correct regional "
             "API endpoint for your resource."
         )
-        return _json(401, {"error": {"code": "401", "message": message}})
+        return json_response(401, {"error": {"code": "401", "message": message}})
 
     def body_problem(self, body: Any) -> web.Response | None:
         """Azure requires JSON with `messages` (the model is the deployment)."""
         if not isinstance(body, dict):
-            return _json(400, self.error_body(400, "Invalid JSON body"))
+            return self.error(400, "Invalid JSON body")
         if not isinstance(body.get("messages"), list):
-            return _json(
-                400, self.error_body(400, "'messages' is a required property", param="messages")
-            )
+            return self.error(400, "'messages' is a required property", param="messages")
         return None
 
     def endpoint_problem(self, endpoint: str | None) -> web.Response | None:
@@ -776,21 +645,14 @@ class _Azure(_Dialect):
             "The API deployment for this resource does not exist. If you created the "
             "deployment within the last 5 minutes, please wait a moment and try again."
         )
-        return _json(404, {"error": {"code": "DeploymentNotFound", "message": message}})
+        return json_response(404, {"error": {"code": "DeploymentNotFound", "message": message}})
 
-    def error_body(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | int | None = None,
-        param: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def envelope(self, error: _Error) -> dict[str, Any]:
         """400s look like OpenAI's; the others are `{"code": "<status>", "message"}`."""
-        if status == 400:
-            return super().error_body(status, message, code=code, param=param)
-        return {"error": {"code": str(code if code is not None else status), "message": message}}
+        if error.status == 400:
+            return super().envelope(error)
+        code = error.code if error.code is not None else error.status
+        return {"error": {"code": str(code), "message": error.message}}
 
     def headers(self) -> dict[str, str]:
         """Azure's request id headers."""
@@ -858,13 +720,31 @@ DATABRICKS_ERROR_CODES = {
 }
 
 
-class _Databricks(_Dialect):
+class _Bare(_Dialect):
+    """A server without OpenAI's extras: no logprobs, usage details, refusal or annotations,
+    no null `usage` in stream chunks, a plain `text/event-stream` content type."""
+
+    sse_content_type = "text/event-stream"
+    null_usage_in_chunks = False
+
+    def choice_extras(self, turn: _Turn, delta: dict[str, Any] | None, finish: str | None) -> dict:
+        """No logprobs key."""
+        return {}
+
+    def usage(self, turn: _Turn) -> dict[str, Any]:
+        """Plain usage."""
+        return turn.usage
+
+    def decorate_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """No refusal/annotations."""
+        return message
+
+
+class _Databricks(_Bare):
     """Databricks model serving: `/serving-endpoints/{name}/invocations`, `error_code` bodies."""
 
     name = "databricks"
     default_model = "databricks-claude-sonnet-4"
-    sse_content_type = "text/event-stream"
-    null_usage_in_chunks = False
 
     _INVOCATIONS = re.compile(r"/serving-endpoints/([^/]+)/invocations")
 
@@ -885,7 +765,7 @@ class _Databricks(_Dialect):
             "error_code": "ENDPOINT_NOT_FOUND",
             "message": f"No API found for '{method} {path}'",
         }
-        return _json(404, body)
+        return json_response(404, body)
 
     def unauthorized(self, headers: dict[str, str]) -> web.Response:
         """Databricks' 401."""
@@ -893,19 +773,15 @@ class _Databricks(_Dialect):
             message = "Credential was not sent or was of an unsupported type for this API."
         else:
             message = "Invalid access token."
-        return _json(401, self.error_body(401, message))
+        return self.error(401, message)
 
     def body_problem(self, body: Any) -> web.Response | None:
         """JSON with `messages` is required."""
         if not isinstance(body, dict):
-            return _json(
-                400,
-                self.error_body(
-                    400, "Invalid JSON in request body.", code="INVALID_PARAMETER_VALUE"
-                ),
-            )
+            message = "Invalid JSON in request body."
+            return self.error(400, message, code="INVALID_PARAMETER_VALUE")
         if not isinstance(body.get("messages"), list):
-            return _json(400, self.error_body(400, "Missing required field: messages"))
+            return self.error(400, "Missing required field: messages")
         return None
 
     def endpoint_problem(self, endpoint: str | None) -> web.Response | None:
@@ -913,47 +789,27 @@ class _Databricks(_Dialect):
         if self.deployment is None or endpoint == self.deployment:
             return None
         message = f"Endpoint with name '{endpoint}' does not exist."
-        return _json(404, self.error_body(404, message))
+        return self.error(404, message)
 
-    def error_body(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | int | None = None,
-        param: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def envelope(self, error: _Error) -> dict[str, Any]:
         """`{"error_code": "...", "message": "..."}`."""
+        code = error.code
         if code is None:
-            code = DATABRICKS_ERROR_CODES.get(
-                status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
-            )
-        return {"error_code": str(code), "message": message}
+            default = "INTERNAL_ERROR" if error.status >= 500 else "BAD_REQUEST"
+            code = DATABRICKS_ERROR_CODES.get(error.status, default)
+        return {"error_code": str(code), "message": error.message}
 
     def headers(self) -> dict[str, str]:
         """Databricks' request id header."""
         return {"x-request-id": str(uuid.uuid4())}
 
-    def new_id(self) -> str:
+    def completion_id(self) -> str:
         """Databricks completion ids."""
         return "chatcmpl_" + str(uuid.uuid4())
 
     def head(self, turn: _Turn, kind: str) -> dict[str, Any]:
         """No service tier or fingerprint."""
         return {"id": turn.id, "object": kind, "created": turn.created, "model": turn.model}
-
-    def choice_extras(self, turn: _Turn, delta: dict[str, Any] | None, finish: str | None) -> dict:
-        """No logprobs key."""
-        return {}
-
-    def usage(self, turn: _Turn) -> dict[str, Any]:
-        """Plain usage."""
-        return turn.usage
-
-    def decorate_message(self, message: dict[str, Any]) -> dict[str, Any]:
-        """No refusal/annotations."""
-        return message
 
 
 class _OpenRouter(_Dialect):
@@ -975,41 +831,32 @@ class _OpenRouter(_Dialect):
 
     def not_found(self, method: str, path: str) -> web.Response:
         """OpenRouter's 404."""
-        return _json(404, {"error": {"message": "Not Found", "code": 404}})
+        return json_response(404, {"error": {"message": "Not Found", "code": 404}})
 
     def unauthorized(self, headers: dict[str, str]) -> web.Response:
         """OpenRouter's 401s (no metadata)."""
         known = "authorization" in headers
         message = "User not found." if known else "No auth credentials found"
-        return _json(401, {"error": {"message": message, "code": 401}})
+        return json_response(401, {"error": {"message": message, "code": 401}})
 
     def body_problem(self, body: Any) -> web.Response | None:
         """`messages` (or `prompt`) is required."""
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             message = 'Input required: specify "prompt" or "messages"'
-            return _json(400, {"error": {"message": message, "code": 400}})
+            return json_response(400, {"error": {"message": message, "code": 400}})
         return None
 
-    def error_body(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | int | None = None,
-        param: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def envelope(self, error: _Error) -> dict[str, Any]:
         """`{"error": {"code": <int>, "message", "metadata"}}`."""
+        metadata = error.metadata
         if metadata is None:
-            metadata = {"provider_name": "Fake", "raw": message}
-        error = {"code": code if code is not None else status, "message": message}
-        return {"error": {**error, "metadata": metadata}}
+            metadata = {"provider_name": "Fake", "raw": error.message}
+        code = error.code if error.code is not None else error.status
+        return {"error": {"code": code, "message": error.message, "metadata": metadata}}
 
     def stream_error_frames(self, error: ErrorReply, turn: _Turn) -> list[bytes]:
         """A chunk with a top-level `error` and finish_reason "error"."""
-        body = self.error_body(
-            error.status, error.message, code=error.code, metadata=error.metadata
-        )
+        body = self.scripted_error_body(error)
         chunk = {
             "id": turn.id,
             "object": "chat.completion.chunk",
@@ -1030,9 +877,7 @@ class _OpenRouter(_Dialect):
 
     def late_error_body(self, error: ErrorReply) -> dict[str, Any] | None:
         """OpenRouter answers HTTP 200 with the error body once it has started."""
-        return self.error_body(
-            error.status, error.message, code=error.code, metadata=error.metadata
-        )
+        return self.scripted_error_body(error)
 
     def headers(self) -> dict[str, str]:
         """No particular headers."""
@@ -1051,11 +896,11 @@ class _OpenRouter(_Dialect):
                 "supported_parameters": ["tools", "tool_choice", "reasoning", "max_tokens"],
             }
         ]
-        return _json(200, {"data": data})
+        return json_response(200, {"data": data})
 
-    def new_id(self) -> str:
+    def completion_id(self) -> str:
         """OpenRouter generation ids."""
-        return _new_id("gen-")
+        return new_id("gen-")
 
     def head(self, turn: _Turn, kind: str) -> dict[str, Any]:
         """OpenRouter names the provider that served the call."""
@@ -1098,14 +943,12 @@ LLAMACPP_ERROR_TYPES = {
 }
 
 
-class _LlamaCpp(_Dialect):
+class _LlamaCpp(_Bare):
     """llama-server: `/v1/chat/completions`, `/health`, typed int-coded errors, timings."""
 
     name = "llamacpp"
     default_model = "llama"
-    sse_content_type = "text/event-stream"
     owned_by = "llamacpp"
-    null_usage_in_chunks = False
 
     def route(self, method: str, path: str, query: dict[str, str]) -> _Route | web.Response | None:
         """Chat with or without `/v1`; `/health` and the model list need no key."""
@@ -1119,33 +962,27 @@ class _LlamaCpp(_Dialect):
 
     def not_found(self, method: str, path: str) -> web.Response:
         """llama-server's 404."""
-        return _json(404, self.error_body(404, "File Not Found"))
+        return self.error(404, "File Not Found")
 
     def unauthorized(self, headers: dict[str, str]) -> web.Response:
         """llama-server's 401."""
-        return _json(401, self.error_body(401, "Invalid API Key"))
+        return self.error(401, "Invalid API Key")
 
     def body_problem(self, body: Any) -> web.Response | None:
         """JSON with a `messages` array is required."""
         if not isinstance(body, dict):
-            return _json(400, self.error_body(400, "Invalid JSON"))
+            return self.error(400, "Invalid JSON")
         if not isinstance(body.get("messages"), list):
-            return _json(400, self.error_body(400, "Expected 'messages' to be an array"))
+            return self.error(400, "Expected 'messages' to be an array")
         return None
 
-    def error_body(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | int | None = None,
-        param: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def envelope(self, error: _Error) -> dict[str, Any]:
         """`{"error": {"code": <int>, "message", "type"}}`."""
-        default = "server_error" if status >= 500 else "invalid_request_error"
-        error_type = str(code) if code is not None else LLAMACPP_ERROR_TYPES.get(status, default)
-        return {"error": {"code": status, "message": message, "type": error_type}}
+        default = "server_error" if error.status >= 500 else "invalid_request_error"
+        error_type = LLAMACPP_ERROR_TYPES.get(error.status, default)
+        if error.code is not None:
+            error_type = str(error.code)
+        return {"error": {"code": error.status, "message": error.message, "type": error_type}}
 
     def headers(self) -> dict[str, str]:
         """No particular headers."""
@@ -1154,16 +991,12 @@ class _LlamaCpp(_Dialect):
     def health(self, loading: bool) -> web.Response:
         """`{"status": "ok"}`, or 503 while loading."""
         if loading:
-            return _json(503, self.error_body(503, "Loading model"))
-        return _json(200, {"status": "ok"})
-
-    def new_id(self) -> str:
-        """llama.cpp completion ids."""
-        return _new_id("chatcmpl-")
+            return self.error(503, "Loading model")
+        return json_response(200, {"status": "ok"})
 
     def call_id(self) -> str:
         """llama.cpp tool call ids (random alphanumerics)."""
-        return _new_id("")
+        return new_id("")
 
     def head(self, turn: _Turn, kind: str) -> dict[str, Any]:
         """A build fingerprint, no service tier."""
@@ -1174,18 +1007,6 @@ class _LlamaCpp(_Dialect):
             "model": turn.model,
             "system_fingerprint": "b6000-fake",
         }
-
-    def choice_extras(self, turn: _Turn, delta: dict[str, Any] | None, finish: str | None) -> dict:
-        """No logprobs key."""
-        return {}
-
-    def usage(self, turn: _Turn) -> dict[str, Any]:
-        """Plain usage."""
-        return turn.usage
-
-    def decorate_message(self, message: dict[str, Any]) -> dict[str, Any]:
-        """No refusal/annotations."""
-        return message
 
     def timings(self, turn: _Turn) -> dict[str, Any]:
         """llama.cpp's `timings` (clients ignore them)."""
@@ -1287,7 +1108,7 @@ class FakeOpenAI(ScriptedServer):
         if route.kind == "models":
             return dialect.models()
         if self.loading:
-            return _json(503, dialect.error_body(503, "Loading model"))
+            return dialect.error(503, "Loading model")
         problem = dialect.body_problem(record.json)
         if problem is not None:
             return problem
@@ -1315,7 +1136,7 @@ class FakeOpenAI(ScriptedServer):
         dialect = self._dialect
         return _Turn(
             reply=reply,
-            id=dialect.new_id(),
+            id=dialect.completion_id(),
             created=int(time.time()),
             model=reply.model or dialect.response_model(body, route),
             usage=_reply_usage(body, reply),
@@ -1344,18 +1165,11 @@ class FakeOpenAI(ScriptedServer):
     ) -> web.StreamResponse:
         """A scripted reply, as JSON or as an SSE stream."""
         reply = turn.reply
-        if not await _wait_while_connected(request, record, reply.first_byte_delay):
+        if not await wait_while_connected(request, record, reply.first_byte_delay):
             return web.StreamResponse()
         if not streaming:
-            return _json(200, self._dialect.completion(turn), self._dialect.headers())
-        return await send_frames(
-            request,
-            record,
-            self._frames(turn),
-            headers=self._sse_headers(),
-            delay=reply.delay,
-            gap_frame=self._dialect.gap_frame(),
-        )
+            return json_response(200, self._dialect.completion(turn), self._dialect.headers())
+        return await self._stream(request, record, turn, self._frames(turn))
 
     async def _send_error(
         self,
@@ -1372,14 +1186,12 @@ class FakeOpenAI(ScriptedServer):
             deltas = stream_deltas(turn.reply, dialect.reasoning_field(turn.reply), [])
             frames.extend(data_frame(dialect.chunk(turn, delta)) for delta in deltas)
             frames.extend(dialect.stream_error_frames(error, turn))
-            return await send_frames(request, record, frames, headers=self._sse_headers())
+            return await self._stream(request, record, turn, frames)
         late = dialect.late_error_body(error) if error.in_stream else None
         if late is not None:
-            return _json(200, late, dialect.headers())
-        body = dialect.error_body(
-            error.status, error.message, code=error.code, metadata=error.metadata
-        )
-        return _json(error.status, body, dialect.error_headers(error))
+            return json_response(200, late, dialect.headers())
+        body = dialect.scripted_error_body(error)
+        return json_response(error.status, body, dialect.error_headers(error))
 
     async def _send_cut(
         self,
@@ -1390,13 +1202,24 @@ class FakeOpenAI(ScriptedServer):
         streaming: bool,
     ) -> web.StreamResponse:
         """A stream that breaks off after `cut.after_chunks` data chunks."""
-        if not await _wait_while_connected(request, record, turn.reply.first_byte_delay):
+        if not await wait_while_connected(request, record, turn.reply.first_byte_delay):
             return web.StreamResponse()
         if not streaming:
-            request.transport.close()
-            return web.StreamResponse()
+            return drop_connection(request)
         chunks = self._dialect.chunks(turn)[: cut.after_chunks]
         frames = self._dialect.prefix_frames() + [data_frame(chunk) for chunk in chunks]
+        return await self._stream(request, record, turn, frames, abort=cut.abort)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        turn: _Turn,
+        frames: list[bytes],
+        *,
+        abort: bool = False,
+    ) -> web.StreamResponse:
+        """Send `frames` as the dialect's SSE stream, `turn.reply.delay` seconds apart."""
         return await send_frames(
             request,
             record,
@@ -1404,5 +1227,5 @@ class FakeOpenAI(ScriptedServer):
             headers=self._sse_headers(),
             delay=turn.reply.delay,
             gap_frame=self._dialect.gap_frame(),
-            abort=cut.abort,
+            abort=abort,
         )

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lynkr_core.testing.openai_check import assert_valid_chat_request
 from lynkr_core.translate.options import TargetOptions
 from lynkr_core.translate.request import (
     IMAGE_OMITTED,
@@ -21,7 +22,6 @@ from lynkr_core.translate.request import (
     translate_request,
 )
 from lynkr_core.wire import anthropic, openai
-from lynkr_core.testing.openai_check import assert_valid_chat_request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "claude_code"
 GPT4O = TargetOptions(model="gpt-4o")

@@ -3,19 +3,14 @@ to a scripted upstream that speaks Azure OpenAI (``FakeOpenAI``, dialect azure).
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anthropic
 import pytest
 from lynkr_provider_azure_openai.config import AzureOpenAISettings
 from lynkr_provider_azure_openai.provider import AzureOpenAIProvider, chat_url
 
-from lynkr_core import Settings, SSEParser
+from lynkr_core import Settings
 from lynkr_core.testing.fake_openai import (
     ChatReply,
     CutStream,
@@ -23,19 +18,22 @@ from lynkr_core.testing.fake_openai import (
     FakeOpenAI,
     ToolCallSpec,
 )
+from lynkr_core.testing.gateway import (
+    CLAUDE_CODE_FIXTURES,
+    Harness,
+    assert_only_credential,
+    claude_code_headers,
+    quick_retries,
+    stream_events,
+)
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port, make_test_app, serving
+from lynkr_core.testing.server import free_port
 
 UPSTREAM_KEY = "azure-resource-key-0123456789"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 DEPLOYMENT = "prod-chat"  # not a model name: limits come from the plugin's default
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = {
-    "LYNKR_UPSTREAM_RETRIES": "2",
-    "LYNKR_RETRY_BASE_SECONDS": "0.01",
-    "LYNKR_RETRY_MAX_SECONDS": "0.05",
-}
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
+FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -61,24 +59,14 @@ def azure_env(base_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@contextlib.asynccontextmanager
-async def gateway(env: dict[str, str]) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    """lynkr configured by ``env``, and an SDK client pointed at it."""
-    async with serving(make_test_app(env)) as url:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key=CLIENT_KEY, max_retries=0) as sdk:
-            yield sdk
+HARNESS = Harness(azure_env, client_key=CLIENT_KEY)
 
 
-@contextlib.asynccontextmanager
-async def running(
-    script: list[Any], *, deployment: str | None = DEPLOYMENT, **env: str
-) -> AsyncIterator[tuple[FakeOpenAI, anthropic.AsyncAnthropic]]:
-    """A scripted fake Azure resource with one ``deployment``, lynkr in front of it, a client."""
-    async with FakeOpenAI(
-        script, dialect="azure", api_key=UPSTREAM_KEY, deployment=deployment
-    ) as fake:
-        async with gateway(azure_env(fake.base_url, **env)) as sdk:
-            yield fake, sdk
+def running(script: list[Any], *, deployment: str | None = DEPLOYMENT, **env: str):
+    """A scripted fake Azure resource with one ``deployment``, lynkr in front of it, a client:
+    ``(fake, sdk)``. ``{base}`` in an ``env`` value stands for the fake's base URL."""
+    fake = FakeOpenAI(script, dialect="azure", api_key=UPSTREAM_KEY, deployment=deployment)
+    return HARNESS.run(fake, **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -90,31 +78,7 @@ def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
 
 def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     """Azure's ``api-key`` header with the resource key; no other credential."""
-    assert headers["api-key"] == UPSTREAM_KEY
-    assert "authorization" not in headers and "x-api-key" not in headers
-    assert CLIENT_KEY not in json.dumps(headers)
-
-
-async def stream_events(sdk: anthropic.AsyncAnthropic, **request: Any) -> tuple[list[Any], Any]:
-    """Every SDK stream event and the final message."""
-    async with sdk.messages.stream(**request) as stream:
-        seen = [event async for event in stream]
-        return seen, await stream.get_final_message()
-
-
-async def post_sse(url: str, body: bytes | dict[str, Any]) -> tuple[int, list[tuple[str, Any]]]:
-    """POST to lynkr's /v1/messages with aiohttp; the status and the (event, data) pairs."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
-    if isinstance(body, bytes):  # a captured request: with the CLI's own headers
-        captured = json.loads((FIXTURES / "headers.json").read_text())
-        skip = {"host", "content-length", "connection", "accept-encoding", "x-api-key"}
-        headers.update({k: v for k, v in captured.items() if k not in skip})
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/v1/messages", data=data, headers=headers) as response:
-            raw = await response.read()
-            status = response.status
-    return status, [(event.event, json.loads(event.data)) for event in SSEParser().feed(raw)]
+    assert_only_credential(headers, "api-key", UPSTREAM_KEY, CLIENT_KEY)
 
 
 # --------------------------------------------------------------------------- round trips
@@ -276,16 +240,12 @@ async def test_tool_history_becomes_tool_calls_and_a_tool_message():
     ],
 )
 async def test_the_three_endpoint_forms(endpoint, path, query, model):
-    async with FakeOpenAI(
-        [ChatReply("ok")], dialect="azure", api_key=UPSTREAM_KEY, deployment=DEPLOYMENT
-    ) as fake:
-        env = azure_env(
-            fake.base_url,
-            AZURE_OPENAI_ENDPOINT=endpoint.format(base=fake.base_url),
-            AZURE_OPENAI_API_VERSION="2025-04-01-preview",
-        )
-        async with gateway(env) as sdk:
-            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    async with running(
+        [ChatReply("ok")],
+        AZURE_OPENAI_ENDPOINT=endpoint,
+        AZURE_OPENAI_API_VERSION="2025-04-01-preview",
+    ) as (fake, sdk):
+        message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert message.content[0].text == "ok"
     request = fake.chat_requests[0]
     assert (request.path, request.query) == (path, query)
@@ -330,18 +290,15 @@ def test_a_full_deployment_url_names_the_configured_deployment():
     ],
 )
 async def test_a_routed_model_posts_to_that_deployment(endpoint):
-    async with FakeOpenAI(
-        [ChatReply("from mini")], dialect="azure", api_key=UPSTREAM_KEY, deployment="gpt-4o-mini"
-    ) as fake:
-        env = azure_env(
-            fake.base_url,
-            AZURE_OPENAI_ENDPOINT=endpoint.format(base=fake.base_url),
-            LYNKR_MODEL_ROUTES="haiku=azure-openai:gpt-4o-mini",
+    async with running(
+        [ChatReply("from mini")],
+        deployment="gpt-4o-mini",
+        AZURE_OPENAI_ENDPOINT=endpoint,
+        LYNKR_MODEL_ROUTES="haiku=azure-openai:gpt-4o-mini",
+    ) as (fake, sdk):
+        message = await sdk.messages.create(
+            model="claude-haiku-4-5", max_tokens=20000, messages=HELLO
         )
-        async with gateway(env) as sdk:
-            message = await sdk.messages.create(
-                model="claude-haiku-4-5", max_tokens=20000, messages=HELLO
-            )
     assert message.content[0].text == "from mini"
     request = fake.chat_requests[0]
     assert request.path == "/openai/deployments/gpt-4o-mini/chat/completions"
@@ -351,16 +308,13 @@ async def test_a_routed_model_posts_to_that_deployment(endpoint):
 
 
 async def test_a_routed_model_on_the_v1_api_is_the_body_model():
-    async with FakeOpenAI(
-        [ChatReply("v1 mini")], dialect="azure", api_key=UPSTREAM_KEY, deployment="gpt-4o-mini"
-    ) as fake:
-        env = azure_env(
-            fake.base_url,
-            AZURE_OPENAI_ENDPOINT=fake.base_url + "/openai/v1",
-            LYNKR_MODEL_ROUTES="haiku=azure-openai:gpt-4o-mini",
-        )
-        async with gateway(env) as sdk:
-            await sdk.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=HELLO)
+    async with running(
+        [ChatReply("v1 mini")],
+        deployment="gpt-4o-mini",
+        AZURE_OPENAI_ENDPOINT="{base}/openai/v1",
+        LYNKR_MODEL_ROUTES="haiku=azure-openai:gpt-4o-mini",
+    ) as (fake, sdk):
+        await sdk.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=HELLO)
     assert fake.chat_requests[0].path == "/openai/v1/chat/completions"
     assert sent(fake)["model"] == "gpt-4o-mini"
 
@@ -477,11 +431,10 @@ async def test_an_error_inside_the_stream_reaches_the_sdk():
 @pytest.mark.parametrize("abort", [True, False])
 async def test_a_cut_stream_ends_with_an_error_event(abort):
     cut = CutStream(after_chunks=4, abort=abort)
-    async with FakeOpenAI([cut], dialect="azure", api_key=UPSTREAM_KEY) as fake:
-        async with serving(make_test_app(azure_env(fake.base_url))) as url:
-            status, events = await post_sse(
-                url, {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-            )
+    async with running([cut], deployment=None) as gw:
+        status, events = await gw.post_sse(
+            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
+        )
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and "content_block_delta" in names
@@ -489,7 +442,7 @@ async def test_a_cut_stream_ends_with_an_error_event(abort):
 
 
 async def test_an_unreachable_upstream_is_a_502():
-    async with gateway(azure_env(f"http://127.0.0.1:{free_port()}")) as sdk:
+    async with HARNESS.serve(azure_env(f"http://127.0.0.1:{free_port()}")) as (_, sdk):
         with pytest.raises(anthropic.APIStatusError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert caught.value.status_code == 502
@@ -505,7 +458,7 @@ async def test_an_unreachable_upstream_is_a_502():
     ],
 )
 async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
-    async with gateway({"MODEL_PROVIDER": "azure-openai", **NO_RETRIES, **env}) as sdk:
+    async with HARNESS.serve({"MODEL_PROVIDER": "azure-openai", **NO_RETRIES, **env}) as (_, sdk):
         with pytest.raises(anthropic.InternalServerError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     message = caught.value.body["error"]["message"]
@@ -515,13 +468,11 @@ async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])
 async def test_a_real_claude_code_request_translates_and_streams_back(turn):
-    raw = (FIXTURES / f"{turn}.json").read_bytes()
+    raw = (CLAUDE_CODE_FIXTURES / f"{turn}.json").read_bytes()
     reply = ChatReply("All done here.", chunk_size=3)
-    async with FakeOpenAI(
-        [reply], dialect="azure", api_key=UPSTREAM_KEY, deployment=DEPLOYMENT
-    ) as fake:
-        async with serving(make_test_app(azure_env(fake.base_url))) as url:
-            status, events = await post_sse(url, raw)
+    fake = FakeOpenAI([reply], dialect="azure", api_key=UPSTREAM_KEY, deployment=DEPLOYMENT)
+    async with HARNESS.run(fake) as gw:
+        status, events = await gw.post_sse(raw, claude_code_headers())
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and names[-1] == "message_stop" and "error" not in names

@@ -3,17 +3,11 @@ to a scripted upstream that speaks Databricks Model Serving (``FakeOpenAI``, dia
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anthropic
 import pytest
 
-from lynkr_core import SSEParser
 from lynkr_core.testing.fake_openai import (
     ChatReply,
     CutStream,
@@ -21,20 +15,23 @@ from lynkr_core.testing.fake_openai import (
     FakeOpenAI,
     ToolCallSpec,
 )
+from lynkr_core.testing.gateway import (
+    CLAUDE_CODE_FIXTURES,
+    Harness,
+    assert_only_credential,
+    claude_code_headers,
+    quick_retries,
+    stream_events,
+)
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port, make_test_app, serving
+from lynkr_core.testing.server import free_port
 
 UPSTREAM_KEY = "dapi0123456789abcdef-operator"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 ENDPOINT = "databricks-claude-sonnet-4-5"
 INVOCATIONS = f"/serving-endpoints/{ENDPOINT}/invocations"
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = {
-    "LYNKR_UPSTREAM_RETRIES": "2",
-    "LYNKR_RETRY_BASE_SECONDS": "0.01",
-    "LYNKR_RETRY_MAX_SECONDS": "0.05",
-}
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
+FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -66,24 +63,14 @@ def databricks_env(base_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@contextlib.asynccontextmanager
-async def gateway(env: dict[str, str]) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    """lynkr configured by ``env``, and an SDK client pointed at it."""
-    async with serving(make_test_app(env)) as url:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key=CLIENT_KEY, max_retries=0) as sdk:
-            yield sdk
+HARNESS = Harness(databricks_env, client_key=CLIENT_KEY)
 
 
-@contextlib.asynccontextmanager
-async def running(
-    script: list[Any], *, endpoint: str | None = ENDPOINT, **env: str
-) -> AsyncIterator[tuple[FakeOpenAI, anthropic.AsyncAnthropic]]:
-    """A scripted fake workspace serving ``endpoint`` (any, when None), lynkr, a client."""
-    async with FakeOpenAI(
-        script, dialect="databricks", api_key=UPSTREAM_KEY, deployment=endpoint
-    ) as fake:
-        async with gateway(databricks_env(fake.base_url, **env)) as sdk:
-            yield fake, sdk
+def running(script: list[Any], *, endpoint: str | None = ENDPOINT, **env: str):
+    """A scripted fake workspace serving ``endpoint`` (any, when None), lynkr, a client:
+    ``(fake, sdk)``. ``{base}`` in an ``env`` value stands for the fake's base URL."""
+    fake = FakeOpenAI(script, dialect="databricks", api_key=UPSTREAM_KEY, deployment=endpoint)
+    return HARNESS.run(fake, **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -102,31 +89,7 @@ def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
 
 def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     """A Bearer personal access token; the client's key is never passed on."""
-    assert headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
-    assert "x-api-key" not in headers and "api-key" not in headers
-    assert CLIENT_KEY not in json.dumps(headers)
-
-
-async def stream_events(sdk: anthropic.AsyncAnthropic, **request: Any) -> tuple[list[Any], Any]:
-    """Every SDK stream event and the final message."""
-    async with sdk.messages.stream(**request) as stream:
-        seen = [event async for event in stream]
-        return seen, await stream.get_final_message()
-
-
-async def post_sse(url: str, body: bytes | dict[str, Any]) -> tuple[int, list[tuple[str, Any]]]:
-    """POST to lynkr's /v1/messages with aiohttp; the status and the (event, data) pairs."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
-    if isinstance(body, bytes):  # a captured request: with the CLI's own headers
-        captured = json.loads((FIXTURES / "headers.json").read_text())
-        skip = {"host", "content-length", "connection", "accept-encoding", "x-api-key"}
-        headers.update({k: v for k, v in captured.items() if k not in skip})
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/v1/messages", data=data, headers=headers) as response:
-            raw = await response.read()
-            status = response.status
-    return status, [(event.event, json.loads(event.data)) for event in SSEParser().feed(raw)]
+    assert_only_credential(headers, "authorization", f"Bearer {UPSTREAM_KEY}", CLIENT_KEY)
 
 
 # --------------------------------------------------------------------------- round trips
@@ -163,16 +126,13 @@ async def test_text_round_trip_to_the_invocations_path_without_a_model():
     ],
 )
 async def test_api_base_and_endpoint_path_make_the_exact_url(api_base, endpoint_path):
-    async with FakeOpenAI(
-        [ChatReply("ok")], dialect="databricks", api_key=UPSTREAM_KEY, deployment="my-endpoint"
-    ) as fake:
-        env = databricks_env(
-            fake.base_url,
-            DATABRICKS_API_BASE=api_base.format(base=fake.base_url),
-            DATABRICKS_ENDPOINT_PATH=endpoint_path,
-        )
-        async with gateway(env) as sdk:
-            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
+    async with running(
+        [ChatReply("ok")],
+        endpoint="my-endpoint",
+        DATABRICKS_API_BASE=api_base,
+        DATABRICKS_ENDPOINT_PATH=endpoint_path,
+    ) as (fake, sdk):
+        message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert message.content[0].text == "ok"
     assert fake.chat_requests[0].path == "/serving-endpoints/my-endpoint/invocations"
 
@@ -446,11 +406,10 @@ async def test_an_error_code_before_the_stream_says_anything_is_an_http_error():
 @pytest.mark.parametrize("abort", [True, False])
 async def test_a_cut_stream_ends_with_an_error_event(abort):
     cut = CutStream(after_chunks=3, abort=abort)
-    async with FakeOpenAI([cut], dialect="databricks", api_key=UPSTREAM_KEY) as fake:
-        async with serving(make_test_app(databricks_env(fake.base_url))) as url:
-            status, events = await post_sse(
-                url, {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-            )
+    async with running([cut], endpoint=None) as gw:
+        status, events = await gw.post_sse(
+            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
+        )
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and "content_block_delta" in names
@@ -458,7 +417,7 @@ async def test_a_cut_stream_ends_with_an_error_event(abort):
 
 
 async def test_an_unreachable_upstream_is_a_502():
-    async with gateway(databricks_env(f"http://127.0.0.1:{free_port()}")) as sdk:
+    async with HARNESS.serve(databricks_env(f"http://127.0.0.1:{free_port()}")) as (_, sdk):
         with pytest.raises(anthropic.APIStatusError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert caught.value.status_code == 502
@@ -475,7 +434,7 @@ async def test_an_unreachable_upstream_is_a_502():
 )
 async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
     # databricks is the default provider: no MODEL_PROVIDER needed
-    async with gateway({**NO_RETRIES, **env}) as sdk:
+    async with HARNESS.serve({**NO_RETRIES, **env}) as (_, sdk):
         with pytest.raises(anthropic.InternalServerError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     message = caught.value.body["error"]["message"]
@@ -485,15 +444,13 @@ async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])
 async def test_a_real_claude_code_request_translates_and_streams_back(turn):
-    raw = (FIXTURES / f"{turn}.json").read_bytes()
+    raw = (CLAUDE_CODE_FIXTURES / f"{turn}.json").read_bytes()
     reply = ChatReply(
         "Done.", reasoning="The user wants a file.", databricks_reasoning=True, chunk_size=4
     )
-    async with FakeOpenAI(
-        [reply], dialect="databricks", api_key=UPSTREAM_KEY, deployment=ENDPOINT
-    ) as fake:
-        async with serving(make_test_app(databricks_env(fake.base_url))) as url:
-            status, events = await post_sse(url, raw)
+    fake = FakeOpenAI([reply], dialect="databricks", api_key=UPSTREAM_KEY, deployment=ENDPOINT)
+    async with HARNESS.run(fake) as gw:
+        status, events = await gw.post_sse(raw, claude_code_headers())
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and names[-1] == "message_stop" and "error" not in names

@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-import anthropic
 import pytest
-from starlette.applications import Starlette
 
 from lynkr_core.testing.fake_ollama import FakeOllama
-from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.testing.gateway import CLIENT_KEY, Harness, quick_retries
+from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
+from lynkr_core.testing.gateway import parse_sse as parse_sse  # a fixture
 
-CLIENT_KEY = "client-key-for-lynkr-only"
 MODEL = "qwen2.5-coder:7b"
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
-
-
-@dataclass
-class Gateway:
-    """A running fake Ollama, lynkr in front of it, and an SDK client of lynkr."""
-
-    fake: FakeOllama
-    sdk: anthropic.AsyncAnthropic
-    url: str
-    app: Starlette
-    client_key: str = CLIENT_KEY
-    model: str = MODEL
-
-    async def post_raw(self, body: dict[str, Any], headers: dict[str, str] | None = None):
-        """POST ``body`` to lynkr's /v1/messages with aiohttp; (status, headers, text)."""
-        sent = {"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01", **(headers or {})}
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/v1/messages", json=body, headers=sent) as response:
-                return response.status, response.headers, (await response.read()).decode()
-
-    async def check(self):
-        """The registered ``ollama`` provider's ``check()`` (what ``lynkr doctor`` runs)."""
-        pipeline = self.app.state.pipeline
-        provider = pipeline.providers.get("ollama")
-        return await provider.check(pipeline.context("req_doctor", {}))
 
 
 def ollama_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -54,65 +22,32 @@ def ollama_env(base_url: str, **extra: str) -> dict[str, str]:
         "OLLAMA_ENDPOINT": base_url,
         "OLLAMA_MODEL": MODEL,
         "LYNKR_API_KEYS": CLIENT_KEY,
-        "LYNKR_UPSTREAM_RETRIES": "0",
-        "LYNKR_RETRY_BASE_SECONDS": "0.01",
-        "LYNKR_RETRY_MAX_SECONDS": "0.05",
+        **quick_retries(),
         **extra,
     }
+
+
+HARNESS = Harness(ollama_env, model=MODEL)
 
 
 @pytest.fixture
 def gateway():
     """``async with gateway(script, models=..., thinking_models=..., **env) as gw``: a fake
-    Ollama (with those models pulled) + lynkr + SDK client. ``{base}`` in an ``env`` value
-    stands for the fake's base URL."""
+    Ollama (with those models pulled) + lynkr + SDK client (a
+    `lynkr_core.testing.gateway.Gateway`). ``{base}`` in an ``env`` value stands for the
+    fake's base URL."""
 
-    @contextlib.asynccontextmanager
-    async def run(
+    def run(
         script: Sequence[Any] = (),
         *,
         models: Sequence[str] = (MODEL,),
         thinking_models: Sequence[str] | None = None,
         tool_models: Sequence[str] | None = None,
         **env: str,
-    ) -> AsyncIterator[Gateway]:
+    ):
         fake = FakeOllama(
             list(script), models=models, thinking_models=thinking_models, tool_models=tool_models
         )
-        async with fake:
-            env = {name: value.replace("{base}", fake.base_url) for name, value in env.items()}
-            app = make_test_app(ollama_env(fake.base_url, **env))
-            async with serving(app) as url:
-                async with anthropic.AsyncAnthropic(
-                    base_url=url, api_key=CLIENT_KEY, max_retries=0
-                ) as sdk:
-                    yield Gateway(fake, sdk, url, app)
+        return HARNESS.run(fake, **env)
 
     return run
-
-
-@pytest.fixture
-def claude_code_turns() -> list[dict[str, Any]]:
-    """The two request bodies a real Claude Code CLI sent for one task."""
-    return [json.loads((FIXTURES / name).read_text()) for name in ("turn1.json", "turn2.json")]
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """``(event, data)`` pairs of an SSE body."""
-    out = []
-    for frame in text.split("\n\n"):
-        name, data = "", ""
-        for line in frame.splitlines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-        if name:
-            out.append((name, json.loads(data) if data else {}))
-    return out
-
-
-@pytest.fixture
-def parse_sse():
-    """``parse_sse(text)``: the ``(event, data)`` pairs of an SSE body."""
-    return sse_events

@@ -3,19 +3,15 @@ to a scripted upstream that speaks OpenAI Chat Completions (``FakeOpenAI``, dial
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anthropic
 import pytest
 from lynkr_provider_openai.config import OpenAISettings
 from lynkr_provider_openai.provider import OpenAIProvider
 
-from lynkr_core import RequestContext, Settings, SSEParser, translate
+from lynkr_core import RequestContext, Settings, translate
 from lynkr_core import anthropic as wire
 from lynkr_core.testing.fake_openai import (
     ChatReply,
@@ -24,18 +20,21 @@ from lynkr_core.testing.fake_openai import (
     FakeOpenAI,
     ToolCallSpec,
 )
+from lynkr_core.testing.gateway import (
+    CLAUDE_CODE_FIXTURES,
+    Harness,
+    assert_only_credential,
+    claude_code_headers,
+    quick_retries,
+    stream_events,
+)
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port, make_test_app, serving
+from lynkr_core.testing.server import free_port
 
 UPSTREAM_KEY = "sk-upstream-operator-key"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = {
-    "LYNKR_UPSTREAM_RETRIES": "2",
-    "LYNKR_RETRY_BASE_SECONDS": "0.01",
-    "LYNKR_RETRY_MAX_SECONDS": "0.05",
-}
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
+FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -67,22 +66,12 @@ def openai_env(base_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@contextlib.asynccontextmanager
-async def gateway(env: dict[str, str]) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    """lynkr configured by ``env``, and an SDK client pointed at it."""
-    async with serving(make_test_app(env)) as url:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key=CLIENT_KEY, max_retries=0) as sdk:
-            yield sdk
+HARNESS = Harness(openai_env, client_key=CLIENT_KEY)
 
 
-@contextlib.asynccontextmanager
-async def running(
-    script: list[Any], *, fake_key: str | None = UPSTREAM_KEY, **env: str
-) -> AsyncIterator[tuple[FakeOpenAI, anthropic.AsyncAnthropic]]:
-    """A scripted fake OpenAI upstream, lynkr in front of it, and a client."""
-    async with FakeOpenAI(script, dialect="openai", api_key=fake_key) as fake:
-        async with gateway(openai_env(fake.base_url, **env)) as sdk:
-            yield fake, sdk
+def running(script: list[Any], *, fake_key: str | None = UPSTREAM_KEY, **env: str):
+    """A scripted fake OpenAI upstream, lynkr in front of it, and a client: ``(fake, sdk)``."""
+    return HARNESS.run(FakeOpenAI(script, dialect="openai", api_key=fake_key), **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -94,32 +83,7 @@ def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
 
 def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     """Bearer auth with the operator's key; the client's key is never passed on."""
-    assert headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
-    assert "x-api-key" not in headers and "api-key" not in headers
-    assert CLIENT_KEY not in json.dumps(headers)
-
-
-async def stream_events(sdk: anthropic.AsyncAnthropic, **request: Any) -> tuple[list[Any], Any]:
-    """Every SDK stream event and the final message."""
-    async with sdk.messages.stream(**request) as stream:
-        seen = [event async for event in stream]
-        return seen, await stream.get_final_message()
-
-
-async def post_sse(url: str, body: bytes | dict[str, Any]) -> tuple[int, list[tuple[str, Any]]]:
-    """POST to lynkr's /v1/messages with aiohttp; the status and the (event, data) pairs."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
-    if isinstance(body, bytes):  # a captured request: with the CLI's own headers
-        captured = json.loads((FIXTURES / "headers.json").read_text())
-        skip = {"host", "content-length", "connection", "accept-encoding", "x-api-key"}
-        headers.update({k: v for k, v in captured.items() if k not in skip})
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/v1/messages", data=data, headers=headers) as response:
-            raw = await response.read()
-            status = response.status
-    parsed = [(event.event, json.loads(event.data)) for event in SSEParser().feed(raw)]
-    return status, parsed
+    assert_only_credential(headers, "authorization", f"Bearer {UPSTREAM_KEY}", CLIENT_KEY)
 
 
 # --------------------------------------------------------------------------- round trips
@@ -407,11 +371,11 @@ async def test_an_error_inside_the_stream_reaches_the_sdk_as_an_error_event():
 
 @pytest.mark.parametrize("abort", [True, False])
 async def test_a_cut_stream_ends_with_an_error_event(abort):
-    async with FakeOpenAI([CutStream(after_chunks=3, abort=abort)], api_key=UPSTREAM_KEY) as fake:
-        async with serving(make_test_app(openai_env(fake.base_url))) as url:
-            status, events = await post_sse(
-                url, {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-            )
+    fake = FakeOpenAI([CutStream(after_chunks=3, abort=abort)], api_key=UPSTREAM_KEY)
+    async with HARNESS.run(fake) as gw:
+        status, events = await gw.post_sse(
+            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
+        )
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and "content_block_delta" in names
@@ -421,7 +385,7 @@ async def test_a_cut_stream_ends_with_an_error_event(abort):
 
 async def test_an_unreachable_upstream_is_a_502():
     env = openai_env(f"http://127.0.0.1:{free_port()}")
-    async with gateway(env) as sdk:
+    async with HARNESS.serve(env) as (_, sdk):
         with pytest.raises(anthropic.APIStatusError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert caught.value.status_code == 502
@@ -439,7 +403,7 @@ async def test_the_providers_read_timeout_is_a_504():
 
 
 async def test_api_openai_com_without_a_key_is_a_500_naming_the_variable():
-    async with gateway({"MODEL_PROVIDER": "openai", **NO_RETRIES}) as sdk:
+    async with HARNESS.serve({"MODEL_PROVIDER": "openai", **NO_RETRIES}) as (_, sdk):
         with pytest.raises(anthropic.InternalServerError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert caught.value.status_code == 500
@@ -448,11 +412,11 @@ async def test_api_openai_com_without_a_key_is_a_500_naming_the_variable():
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])
 async def test_a_real_claude_code_request_translates_and_streams_back(turn):
-    raw = (FIXTURES / f"{turn}.json").read_bytes()
+    raw = (CLAUDE_CODE_FIXTURES / f"{turn}.json").read_bytes()
     reply = ChatReply("Working on it.", chunk_size=4, usage=(9000, 5))
-    async with FakeOpenAI([reply], api_key=UPSTREAM_KEY) as fake:
-        async with serving(make_test_app(openai_env(fake.base_url))) as url:
-            status, events = await post_sse(url, raw)
+    fake = FakeOpenAI([reply], api_key=UPSTREAM_KEY)
+    async with HARNESS.run(fake) as gw:
+        status, events = await gw.post_sse(raw, claude_code_headers())
     names = [name for name, _ in events]
     assert status == 200
     assert names[0] == "message_start" and names[-1] == "message_stop"

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-import anthropic
 import pytest
-from starlette.applications import Starlette
 
 from lynkr_core.testing.fake_openai import FakeOpenAI
+from lynkr_core.testing.gateway import CLIENT_KEY, Harness, quick_retries
+from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
+from lynkr_core.testing.gateway import parse_sse as parse_sse  # a fixture
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import make_test_app, serving
 
 UPSTREAM_KEY = "sk-or-v1-operator-key"
-CLIENT_KEY = "client-key-for-lynkr-only"
 MODEL = "openai/gpt-4o"
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "claude_code"
-
-
-@dataclass
-class Gateway:
-    """A running fake OpenRouter, lynkr in front of it, and an SDK client of lynkr."""
-
-    fake: FakeOpenAI
-    sdk: anthropic.AsyncAnthropic
-    url: str
-    app: Starlette
-    upstream_key: str = UPSTREAM_KEY
-    client_key: str = CLIENT_KEY
-    model: str = MODEL
-
-    async def post_raw(self, body: dict[str, Any], headers: dict[str, str] | None = None):
-        """POST ``body`` to lynkr's /v1/messages with aiohttp; (status, headers, text)."""
-        sent = {"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01", **(headers or {})}
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/v1/messages", json=body, headers=sent) as response:
-                return response.status, response.headers, (await response.read()).decode()
 
 
 def openrouter_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -52,56 +25,31 @@ def openrouter_env(base_url: str, **extra: str) -> dict[str, str]:
         "OPENROUTER_API_KEY": UPSTREAM_KEY,
         "OPENROUTER_MODEL": MODEL,
         "LYNKR_API_KEYS": CLIENT_KEY,
-        "LYNKR_UPSTREAM_RETRIES": "0",
-        "LYNKR_RETRY_BASE_SECONDS": "0.01",
-        "LYNKR_RETRY_MAX_SECONDS": "0.05",
+        **quick_retries(),
         **extra,
     }
 
 
+def assert_valid_openrouter_request(body: dict[str, Any]) -> None:
+    """A request the openai SDK accepts, apart from OpenRouter's own top-level "reasoning"."""
+    assert_valid_chat_request({k: v for k, v in body.items() if k != "reasoning"})
+
+
+HARNESS = Harness(
+    openrouter_env,
+    upstream_key=UPSTREAM_KEY,
+    model=MODEL,
+    check_request=assert_valid_openrouter_request,
+)
+
+
 @pytest.fixture
 def gateway():
-    """``async with gateway(script, **env) as gw``: fake OpenRouter + lynkr + SDK client."""
+    """``async with gateway(script, **env) as gw``: fake OpenRouter + lynkr + SDK client
+    (a `lynkr_core.testing.gateway.Gateway`); every body sent upstream is then checked."""
 
-    @contextlib.asynccontextmanager
-    async def run(script: Sequence[Any] = (), **env: str) -> AsyncIterator[Gateway]:
-        async with FakeOpenAI(list(script), dialect="openrouter", api_key=UPSTREAM_KEY) as fake:
-            app = make_test_app(openrouter_env(fake.base_url, **env))
-            async with serving(app) as url:
-                async with anthropic.AsyncAnthropic(
-                    base_url=url, api_key=CLIENT_KEY, max_retries=0
-                ) as sdk:
-                    yield Gateway(fake, sdk, url, app)
-        # every body sent upstream is a request the openai SDK accepts, apart from
-        # OpenRouter's own top-level "reasoning" object
-        for request in fake.chat_requests:
-            assert_valid_chat_request({k: v for k, v in request.json.items() if k != "reasoning"})
+    def run(script: Sequence[Any] = (), **env: str):
+        fake = FakeOpenAI(list(script), dialect="openrouter", api_key=UPSTREAM_KEY)
+        return HARNESS.run(fake, **env)
 
     return run
-
-
-@pytest.fixture
-def claude_code_turns() -> list[dict[str, Any]]:
-    """The two request bodies a real Claude Code CLI sent for one task."""
-    return [json.loads((FIXTURES / name).read_text()) for name in ("turn1.json", "turn2.json")]
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """``(event, data)`` pairs of an SSE body."""
-    out = []
-    for frame in text.split("\n\n"):
-        name, data = "", ""
-        for line in frame.splitlines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-        if name:
-            out.append((name, json.loads(data) if data else {}))
-    return out
-
-
-@pytest.fixture
-def parse_sse():
-    """``parse_sse(text)``: the ``(event, data)`` pairs of an SSE body."""
-    return sse_events

@@ -203,13 +203,10 @@ async def test_a_real_claude_code_request_streams_back_cleanly(
 
 async def test_doctor_check_through_the_registered_provider(gateway):
     async with gateway([ChatReply("pong")]) as gw:
-        pipeline = gw.app.state.pipeline
-        provider = pipeline.providers.get("openrouter")
-        good = await provider.check(pipeline.context("req_check", {}))
+        good = await gw.check()
     assert good.ok, good.detail
     probe = gw.fake.chat_requests[0].json
     assert probe["model"] == gw.model and probe["max_tokens"] == 1
     async with gateway(OPENROUTER_API_KEY="sk-or-v1-wrong") as gw:
-        pipeline = gw.app.state.pipeline
-        bad = await pipeline.providers.get("openrouter").check(pipeline.context("req_check", {}))
+        bad = await gw.check()
     assert not bad.ok and "401" in bad.detail and "User not found." in bad.detail
