@@ -11,6 +11,7 @@ one (Ollama's native API) overrides ``encode_body``, ``parse_completion`` and
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -98,12 +99,18 @@ class OpenAIChatProvider(Provider):
         """A complete (non-streaming) answer body."""
         return openai.decode_completion(body)
 
-    async def chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[openai.ChatCompletionChunk]:
-        """The stream's chunks, from ``data:`` lines up to ``[DONE]`` (comments skipped)."""
+    async def chunks(
+        self, response: aiohttp.ClientResponse
+    ) -> AsyncIterator[openai.ChatCompletionChunk | None]:
+        """The stream's chunks, from ``data:`` lines up to ``[DONE]`` (comments skipped);
+        ``None`` while the upstream is silent (see ``pieces``)."""
         if not response.content_type.startswith("text/event-stream"):
             raise self.not_a_stream(response.content_type, await response.read())
         parser = SSEParser()
-        async for piece in response.content.iter_any():
+        async for piece in self.pieces(response):
+            if piece is None:
+                yield None
+                continue
             for event in parser.feed(piece):
                 data = event.data.strip()
                 if not data:
@@ -111,6 +118,24 @@ class OpenAIChatProvider(Provider):
                 if data == "[DONE]":
                     return
                 yield self.decode_chunk(data)
+
+    async def pieces(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes | None]:
+        """The answer's bytes as they arrive, and ``None`` each ``ping_interval`` seconds
+        of silence (a ping for the client). A timed-out ``readany`` consumes nothing, so
+        waiting again loses no data; no task or timer is made per chunk beyond the
+        timeout's own handle."""
+        reader = response.content
+        interval = self.ping_interval if self.ping_interval > 0 else None
+        while True:
+            try:
+                async with asyncio.timeout(interval):
+                    piece = await reader.readany()
+            except TimeoutError:
+                yield None
+                continue
+            if not piece:
+                return
+            yield piece
 
     def decode_chunk(self, data: str) -> openai.ChatCompletionChunk:
         """One ``data:`` of the stream; ``UpstreamError`` when it cannot be read."""
@@ -159,9 +184,7 @@ class OpenAIChatProvider(Provider):
                     stop_sequences=_stop_sequences(request),
                     tool_text=self._tool_text(request, translated),
                 )
-                async for frame in translate_stream(
-                    self.chunks(response), translator, ping_interval=self.ping_interval
-                ):
+                async for frame in translate_stream(self.chunks(response), translator):
                     yield frame
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise error_from_exception(exc, url) from exc

@@ -5,7 +5,7 @@ a thinking run (``reasoning_content``, ``reasoning``, Databricks reasoning
 parts), a text run, and one block per tool call. Switching from one kind to
 another closes the open block; block indices are 0..n-1 in order, no gaps.
 ``translate_stream`` drives it over an async iterator of chunks and yields
-SSE frames, with ``ping`` frames while the upstream is slow.
+SSE frames, with ``ping`` frames where the reader marks the upstream idle.
 
 Tool calls. Fragments arrive by ``index``; the first fragment of a call
 carries its id and name, and several calls may interleave (0, 1, 0, 1...).
@@ -36,7 +36,6 @@ no choices, after the ``finish_reason``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -365,51 +364,43 @@ class StreamTranslator:
 
 
 _PING = events.event_frame(events.Ping())
-_END: Any = object()
 
 
 async def translate_stream(
-    chunks: AsyncIterator[openai.ChatCompletionChunk],
+    chunks: AsyncIterator[openai.ChatCompletionChunk | None],
     translator: StreamTranslator,
-    *,
-    ping_interval: float = 10.0,
 ) -> AsyncIterator[bytes]:
     """The SSE frames for an upstream stream of chunks.
+
+    A ``None`` from ``chunks`` means the upstream has been silent for a
+    while (the reader decides how long, see ``OpenAIChatProvider``): a
+    ``ping`` frame goes out. Nothing here waits with a timer of its own, so a
+    chunk costs no task and no timer.
 
     ``message_start`` is held back until a chunk has something to say (or a
     ping is due), so an upstream that fails before saying anything fails
     before the client got a byte, and can still be retried or failed over.
-    Then come the events of each chunk and the closing events. While the next
-    chunk takes longer than ``ping_interval`` seconds, a ``ping`` frame is
-    yielded and the same read goes on (it is never cancelled for a ping).
-    Raises ``UpstreamError`` when the upstream ends without a
-    ``finish_reason``, without closing the message (the caller turns it into
-    an SSE error event, and Claude Code retries). Cancelling or closing this
-    generator cancels the pending read and closes the upstream iterator.
+    Then come the events of each chunk and the closing events. Raises
+    ``UpstreamError`` when the upstream ends without a ``finish_reason``,
+    without closing the message (the caller turns it into an SSE error event,
+    and Claude Code retries). Closing this generator closes ``chunks``.
     """
-    iterator = aiter(chunks)
-    timeout = ping_interval if ping_interval and ping_interval > 0 else None
-    pending: asyncio.Task[Any] | None = None
     opening = [events.event_frame(event) for event in translator.start()]
     try:
-        while True:
-            pending = asyncio.create_task(_next(iterator))
-            while not (await asyncio.wait({pending}, timeout=timeout))[0]:
+        async for chunk in chunks:
+            if chunk is None:
                 for frame in opening:
                     yield frame
                 opening = []
                 yield _PING
-            chunk = pending.result()
-            pending = None
-            if chunk is _END:
-                break
+                continue
             frames = [events.event_frame(event) for event in translator.feed(chunk)]
             if frames:
                 for frame in opening:
                     yield frame
                 opening = []
-            for frame in frames:
-                yield frame
+                for frame in frames:
+                    yield frame
         if not translator.finished:
             raise UpstreamError("upstream stream ended before finish_reason", status=502)
         for frame in opening:
@@ -417,17 +408,8 @@ async def translate_stream(
         for event in translator.finish():
             yield events.event_frame(event)
     finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            await asyncio.wait({pending})
-        aclose = getattr(iterator, "aclose", None)
+        aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
-async def _next(iterator: AsyncIterator[Any]) -> Any:
-    """The next item, or ``_END`` (a task must not raise ``StopAsyncIteration``)."""
-    try:
-        return await anext(iterator)
-    except StopAsyncIteration:
-        return _END

@@ -689,19 +689,16 @@ async def test_translate_stream_passes_upstream_errors_on() -> None:
     assert info.value.status == 429
 
 
-async def test_pings_while_the_source_is_slow() -> None:
+async def test_a_ping_for_each_silence_the_reader_marks() -> None:
     chunks = [
         text_chunk("slow "),
         text_chunk("answer"),
         chunk({}, finish_reason="stop"),
         usage_chunk(5, 2),
     ]
-    frames = await collect(
-        translate_stream(
-            source(chunks, delay=0.05), StreamTranslator(model=MODEL), ping_interval=0.01
-        )
-    )
-    assert ("ping", {"type": "ping"}) in frames
+    idle_between = [item for c in chunks for item in (None, c)]  # the reader marks silences
+    frames = await collect(translate_stream(source(idle_between), StreamTranslator(model=MODEL)))
+    assert frames.count(("ping", {"type": "ping"})) == len(chunks)
     message_events = [e for e in frames_to_events(frames) if not isinstance(e, events.Ping)]
     assert_well_formed(message_events)
     message = accumulate(message_events)
@@ -709,20 +706,21 @@ async def test_pings_while_the_source_is_slow() -> None:
     assert (message.stop_reason, message.usage.output_tokens) == ("end_turn", 2)
 
 
-async def test_no_pings_when_the_source_is_fast() -> None:
+async def test_no_pings_without_silences() -> None:
     chunks = [text_chunk("x"), chunk({}, finish_reason="stop")]
     frames = await collect(
-        translate_stream(source(chunks), StreamTranslator(model=MODEL), ping_interval=5)
+        translate_stream(source(chunks), StreamTranslator(model=MODEL))
     )
     assert all(name != "ping" for name, _ in frames)
 
 
-async def test_closing_the_stream_cancels_the_read_and_closes_the_upstream() -> None:
+async def test_closing_the_stream_closes_the_upstream() -> None:
     state = {"cancelled": False, "closed": False}
 
-    async def stuck() -> AsyncIterator[openai.ChatCompletionChunk]:
+    async def stuck() -> AsyncIterator[openai.ChatCompletionChunk | None]:
         try:
             yield text_chunk("first")
+            yield None
             await asyncio.sleep(3600)
             yield text_chunk("never")
         except asyncio.CancelledError:
@@ -731,14 +729,14 @@ async def test_closing_the_stream_cancels_the_read_and_closes_the_upstream() -> 
         finally:
             state["closed"] = True
 
-    stream = translate_stream(stuck(), StreamTranslator(model=MODEL), ping_interval=0.01)
+    stream = translate_stream(stuck(), StreamTranslator(model=MODEL))
     seen = []
     async for frame in stream:
         seen.append(frame)
         if frame.startswith(b"event: ping"):
             break
     await stream.aclose()
-    assert state == {"cancelled": True, "closed": True}
+    assert state == {"cancelled": False, "closed": True}  # closed at its yield, nothing pending
     assert any(b"first" in f for f in seen)
 
 
@@ -753,7 +751,7 @@ async def test_cancelling_the_consumer_closes_the_upstream() -> None:
             closed.set()
 
     async def consume() -> None:
-        async for _ in translate_stream(stuck(), StreamTranslator(model=MODEL), ping_interval=60):
+        async for _ in translate_stream(stuck(), StreamTranslator(model=MODEL)):
             pass
 
     task = asyncio.create_task(consume())
@@ -915,7 +913,7 @@ async def test_an_error_before_any_content_fails_before_the_first_byte():
             choices=[openai.ChunkChoice(finish_reason="error")],
         )
 
-    frames = translate_stream(source(), StreamTranslator(model="m"), ping_interval=0)
+    frames = translate_stream(source(), StreamTranslator(model="m"))
     with pytest.raises(UpstreamError, match="provider overloaded") as caught:
         await anext(frames)
     assert caught.value.status == 503
@@ -923,11 +921,11 @@ async def test_an_error_before_any_content_fails_before_the_first_byte():
 
 async def test_message_start_goes_out_with_the_first_ping_of_a_slow_upstream():
     async def source():
-        await asyncio.sleep(0.05)
+        yield None  # the reader saw a silence before the first chunk
         yield text_chunk("late")
         yield chunk(finish_reason="stop")
 
-    frames = [f async for f in translate_stream(source(), StreamTranslator(model="m"), ping_interval=0.01)]
+    frames = [f async for f in translate_stream(source(), StreamTranslator(model="m"))]
     names = [f.split(b"\n", 1)[0] for f in frames]
     assert names[:2] == [b"event: message_start", b"event: ping"]
     assert names[-1] == b"event: message_stop"

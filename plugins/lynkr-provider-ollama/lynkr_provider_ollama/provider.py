@@ -131,17 +131,36 @@ class OllamaProvider(OpenAIChatProvider):
         """A non-streamed answer."""
         return native.completion(native.decode_line(body))
 
-    async def chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[openai.ChatCompletionChunk]:
-        """NDJSON lines as OpenAI chunks, up to the ``done`` line."""
+    async def chunks(
+        self, response: aiohttp.ClientResponse
+    ) -> AsyncIterator[openai.ChatCompletionChunk | None]:
+        """NDJSON lines as OpenAI chunks, up to the ``done`` line; ``None`` while Ollama
+        is silent (a ping for the client)."""
         converter = native.ChunkConverter()
-        while raw_line := await response.content.readuntil(b"\n", max_size=MAX_LINE_BYTES):
-            line = raw_line.strip()
-            if not line:
+        partial: list[bytes] = []  # a line still arriving, kept in pieces (no quadratic joins)
+        pending = b""
+        async for piece in self.pieces(response):
+            if piece is None:
+                yield None
                 continue
-            parsed = native.decode_line(line)
-            yield converter.chunk(parsed)
-            if parsed.done:
-                return
+            if b"\n" not in piece:
+                partial.append(piece)
+                if sum(map(len, partial)) > MAX_LINE_BYTES:
+                    raise UpstreamError(f"ollama sent a line over {MAX_LINE_BYTES} bytes")
+                continue
+            *lines, pending = b"".join([*partial, piece]).split(b"\n")
+            partial = [pending]
+            for raw_line in lines:
+                line = raw_line.strip()
+                if not line:
+                    continue
+                parsed = native.decode_line(line)
+                yield converter.chunk(parsed)
+                if parsed.done:
+                    return
+        rest = b"".join(partial).strip()
+        if rest:
+            yield converter.chunk(native.decode_line(rest))
 
     def not_a_stream(self, content_type: str, body: bytes) -> UpstreamError:
         """Ollama streams NDJSON, never SSE."""
