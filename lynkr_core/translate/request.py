@@ -8,6 +8,7 @@ messages are rebuilt by ``history.ConversationTranslator``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,18 +145,30 @@ def _tools(
         return []
     tools: list[openai.FunctionTool] = []
     for raw in request.tools:
-        tool = anthropic.decode_tool(raw)
+        tool = _function_tool(bytes(raw), target.strip_schema_keys)
         if isinstance(tool, anthropic.ServerTool):
             warn(f"dropped server tool {tool.name!r} ({tool.type})")
             continue
-        schema = msgspec.json.decode(tool.input_schema)
-        definition = openai.FunctionDefinition(
-            name=tool.name,
-            description=tool.description,
-            parameters=tool_parameters(schema, target.strip_schema_keys),
-        )
-        tools.append(openai.FunctionTool(function=definition))
+        tools.append(tool)
     return tools
+
+
+@functools.lru_cache(maxsize=2048)
+def _function_tool(
+    raw: bytes, strip_keys: frozenset[str]
+) -> openai.FunctionTool | anthropic.ServerTool:
+    """One tool definition as a function (or the server tool it is), cached: Claude Code
+    sends the same ~25 tools, ~60 KB of schema, on every turn. The result is shared,
+    so it must never be mutated."""
+    tool = anthropic.decode_tool(raw)
+    if isinstance(tool, anthropic.ServerTool):
+        return tool
+    definition = openai.FunctionDefinition(
+        name=tool.name,
+        description=tool.description,
+        parameters=tool_parameters(msgspec.json.decode(tool.input_schema), strip_keys),
+    )
+    return openai.FunctionTool(function=definition)
 
 
 def _tool_choice(
