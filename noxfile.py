@@ -23,3 +23,13 @@ def lint(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Only the tests that drive the real Claude Code CLI."""
     session.run("scripts/test", "-m", "e2e", *session.posargs, external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite (`bench/`): direct, reference proxy and lynkr side by side.
+
+    ``nox -s bench`` (about 3 minutes) or ``nox -s bench -- --quick`` (under one);
+    results in bench/results/latest.json, the table on stdout.
+    """
+    session.run("uv", "run", "--locked", "python", "-m", "bench", *session.posargs, external=True)
