@@ -101,9 +101,9 @@ class OpenAIChatProvider(Provider):
 
     async def chunks(
         self, response: aiohttp.ClientResponse
-    ) -> AsyncIterator[openai.ChatCompletionChunk | None]:
-        """The stream's chunks, from ``data:`` lines up to ``[DONE]`` (comments skipped);
-        ``None`` while the upstream is silent (see ``pieces``)."""
+    ) -> AsyncIterator[list[openai.ChatCompletionChunk] | None]:
+        """The stream's chunks, from ``data:`` lines up to ``[DONE]`` (comments skipped),
+        a list per read of the upstream; ``None`` while it is silent (see ``pieces``)."""
         if not response.content_type.startswith("text/event-stream"):
             raise self.not_a_stream(response.content_type, await response.read())
         parser = SSEParser()
@@ -111,13 +111,23 @@ class OpenAIChatProvider(Provider):
             if piece is None:
                 yield None
                 continue
+            batch = []
             for event in parser.feed(piece):
                 data = event.data.strip()
+                if data == "[DONE]":
+                    if batch:
+                        yield batch
+                    return
                 if not data:
                     continue
-                if data == "[DONE]":
-                    return
-                yield self.decode_chunk(data)
+                try:
+                    batch.append(self.decode_chunk(data))
+                except UpstreamError:
+                    if batch:  # the chunks before the bad one still go out
+                        yield batch
+                    raise
+            if batch:
+                yield batch
 
     async def pieces(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes | None]:
         """The answer's bytes as they arrive, and ``None`` each ``ping_interval`` seconds

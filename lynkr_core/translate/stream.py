@@ -367,15 +367,17 @@ _PING = events.event_frame(events.Ping())
 
 
 async def translate_stream(
-    chunks: AsyncIterator[openai.ChatCompletionChunk | None],
+    chunks: AsyncIterator[openai.ChatCompletionChunk | list[openai.ChatCompletionChunk] | None],
     translator: StreamTranslator,
 ) -> AsyncIterator[bytes]:
     """The SSE frames for an upstream stream of chunks.
 
-    A ``None`` from ``chunks`` means the upstream has been silent for a
-    while (the reader decides how long, see ``OpenAIChatProvider``): a
-    ``ping`` frame goes out. Nothing here waits with a timer of its own, so a
-    chunk costs no task and no timer.
+    ``chunks`` gives single chunks or lists of them (the chunks that came in
+    one read: their events go out as one piece of bytes, one write to the
+    client instead of one per event). A ``None`` means the upstream has been
+    silent for a while (the reader decides how long, see
+    ``OpenAIChatProvider``): a ``ping`` frame goes out. Nothing here waits
+    with a timer of its own, so a chunk costs no task and no timer.
 
     ``message_start`` is held back until a chunk has something to say (or a
     ping is due), so an upstream that fails before saying anything fails
@@ -394,19 +396,21 @@ async def translate_stream(
                 opening = []
                 yield _PING
                 continue
-            frames = [events.event_frame(event) for event in translator.feed(chunk)]
+            batch = chunk if isinstance(chunk, list) else (chunk,)
+            frames: list[bytes] = []
+            try:
+                for one in batch:
+                    frames.extend(events.event_frame(e) for e in translator.feed(one))
+            except UpstreamError:
+                if frames:  # what came before the failure, as if it had come in its own read
+                    yield b"".join(opening + frames)
+                raise
             if frames:
-                for frame in opening:
-                    yield frame
+                yield b"".join(opening + frames)
                 opening = []
-                for frame in frames:
-                    yield frame
         if not translator.finished:
             raise UpstreamError("upstream stream ended before finish_reason", status=502)
-        for frame in opening:
-            yield frame
-        for event in translator.finish():
-            yield events.event_frame(event)
+        yield b"".join(opening + [events.event_frame(event) for event in translator.finish()])
     finally:
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:

@@ -925,7 +925,21 @@ async def test_message_start_goes_out_with_the_first_ping_of_a_slow_upstream():
         yield text_chunk("late")
         yield chunk(finish_reason="stop")
 
-    frames = [f async for f in translate_stream(source(), StreamTranslator(model="m"))]
-    names = [f.split(b"\n", 1)[0] for f in frames]
+    raw = b"".join([f async for f in translate_stream(source(), StreamTranslator(model="m"))])
+    names = [line for line in raw.split(b"\n") if line.startswith(b"event: ")]
     assert names[:2] == [b"event: message_start", b"event: ping"]
     assert names[-1] == b"event: message_stop"
+
+
+async def test_the_chunks_of_one_read_go_out_as_one_write() -> None:
+    batch = [text_chunk("a"), text_chunk("b"), chunk({}, finish_reason="stop")]
+    writes = [f async for f in translate_stream(source([batch]), StreamTranslator(model=MODEL))]
+    assert len(writes) == 2  # everything the read produced, then the closing events
+    assert writes[0].count(b"event: ") == 4  # message_start, block start, two deltas
+    message = accumulate(frames_to_events(await collect(source_of(writes))))
+    assert blocks(message) == [{"type": "text", "text": "ab"}]
+
+
+async def source_of(frames: list[bytes]) -> AsyncIterator[bytes]:
+    for frame in frames:
+        yield frame
