@@ -33,3 +33,17 @@ def bench(session: nox.Session) -> None:
     results in bench/results/latest.json, the table on stdout.
     """
     session.run("uv", "run", "--locked", "python", "-m", "bench", *session.posargs, external=True)
+
+
+@nox.session
+def bench_peers(session: nox.Session) -> None:
+    """The benchmark against peer gateways: LiteLLM's proxy and claude-code-router
+    (installed on first use under .tools/bench-peers/, not into the project), side by
+    side with the reference proxy and lynkr-provider.
+
+    ``nox -s bench_peers`` or ``nox -s bench_peers -- --quick``; needs uv, node and npm
+    and, the first time, network access to PyPI and npm.
+    """
+    session.run(
+        "uv", "run", "--locked", "python", "-m", "bench", "--peers", *session.posargs, external=True
+    )

@@ -1,14 +1,17 @@
 """The benchmark run: every target side by side against one local upstream.
 
 Targets (each proxy its own process tree, started fresh, ready when
-``GET /health`` answers 200):
+``GET /health`` answers 200, or the peer's own readiness path):
 
 - ``direct``: the load generator straight to the upstream's ``/v1/messages``: no
   proxy, the floor of latency;
 - ``reference``: `bench.reference_proxy` -> the upstream's chat completions;
 - ``lynkr-provider``: ``lynkr start`` with only ``lynkr-provider-openai`` enabled;
 - ``lynkr-all``: the same with every installed plugin enabled;
-- ``lynkr-2-workers``: ``lynkr-provider`` with ``--workers 2`` (concurrency 32 only).
+- ``lynkr-2-workers``: ``lynkr-provider`` with ``--workers 2`` (concurrency 32 only);
+- not in the default run, only when named or with ``--peers`` (`bench.peers`
+  installs them under ``.tools/bench-peers/`` and configures them):
+  ``litellm`` (LiteLLM's proxy) and ``claude-code-router``.
 
 For each target, mode (``json``, ``stream``) and concurrency (1, 32): warm-up
 requests on the scenario's session, then the timed window. Measured over the
@@ -45,6 +48,7 @@ from typing import Any
 import aiohttp
 import psutil
 
+from bench import peers
 from bench.load import Expect, LoadResult, open_session, request_body, run_load
 from bench.report import render
 from bench.upstream import Script
@@ -67,6 +71,7 @@ SCRUBBED_PREFIXES = (
     "LOG_LEVEL",
     "PORT",
     "WORKSPACE_ROOT",
+    "LITELLM_",
 )
 
 
@@ -87,10 +92,11 @@ QUICK = Plan(duration=1.2, warmup=0.3, max_requests=20_000, warmup_max=1_000)
 @dataclasses.dataclass(frozen=True)
 class Target:
     name: str
-    kind: str  # direct, reference, lynkr
+    kind: str  # direct, reference, lynkr, peer
     workers: int = 1
     all_plugins: bool = False
     concurrencies: tuple[int, ...] = (1, 32)
+    default: bool = True  # in the run when no --targets are named
 
 
 TARGETS = [
@@ -99,7 +105,9 @@ TARGETS = [
     Target("lynkr-provider", "lynkr"),
     Target("lynkr-all", "lynkr", all_plugins=True),
     Target("lynkr-2-workers", "lynkr", workers=2, concurrencies=(32,)),
+    *(Target(name, "peer", default=False) for name in peers.PEERS),
 ]
+PEER_RUN = ["reference", "lynkr-provider", *peers.PEERS]  # --peers
 
 
 def free_port() -> int:
@@ -250,8 +258,13 @@ def target_env(target: Target, upstream_port: int) -> dict[str, str]:
     return env
 
 
-def start_target(target: Target, port: int, upstream_port: int, work: Path) -> Proc:
+def start_target(target: Target, port: int, upstream_port: int, work: Path) -> tuple[Proc, str]:
+    """The started target and its readiness path."""
     upstream = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+    if target.kind == "peer":
+        launch = peers.launch(target.name, port, upstream_port, work)
+        env = target_env(target, upstream_port) | launch.env
+        return Proc(target.name, launch.argv, env, launch.cwd, work), launch.health
     if target.kind == "reference":
         argv = [
             sys.executable,
@@ -276,7 +289,7 @@ def start_target(target: Target, port: int, upstream_port: int, work: Path) -> P
         ]
         cwd = work / target.name  # no .env or lynkr.toml from the checkout
         cwd.mkdir(exist_ok=True)
-    return Proc(target.name, argv, target_env(target, upstream_port), cwd, work)
+    return Proc(target.name, argv, target_env(target, upstream_port), cwd, work), "/health"
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -438,6 +451,7 @@ def metadata(plan: Plan, script: Script, targets: list[Target], quick: bool) -> 
         "upstream": script.as_dict(),
         "request_bytes": {mode: len(request_body(stream)) for mode, stream in MODES.items()},
         "targets": [t.name for t in targets],
+        "peer_versions": {t.name: peers.version(t.name) for t in targets if t.kind == "peer"},
         "measurement": {
             "cpu": "psutil cpu_times user+system (+children_user/system, reaped descendants) summed over "
             "the proxy's process tree, delta over the timed window / completed requests",
@@ -456,7 +470,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.warmup is not None:
         plan = dataclasses.replace(plan, warmup=args.warmup)
     script = Script(chunks=args.chunks, delay_ms=args.delay_ms, tool=args.tool)
-    targets = [t for t in TARGETS if not args.targets or t.name in args.targets]
+    names = set(args.targets or []) | (set(PEER_RUN) if args.peers else set())
+    targets = [t for t in TARGETS if t.name in names or (not names and t.default)]
+    for target in targets:
+        if target.kind == "peer":
+            peers.ensure(target.name)  # before the run: installing is not the peer's startup
     results: dict[str, Any] = {
         "meta": metadata(plan, script, targets, args.quick),
         "scenarios": [],
@@ -511,12 +529,12 @@ async def run_target(
         startup = None
     else:
         port = free_port()
-        proxy = start_target(target, port, upstream_port, work)
+        proxy, health = start_target(target, port, upstream_port, work)
         url = f"http://127.0.0.1:{port}/v1/messages"
     try:
         if proxy:
             try:
-                startup = await wait_ready(proxy, url.replace("/v1/messages", "/health"))
+                startup = await wait_ready(proxy, f"http://127.0.0.1:{port}{health}")
             except RuntimeError as exc:
                 print(f"  {target.name}: FAILED to start: {exc}", file=sys.stderr)
                 results["failures"].append({"target": target.name, "error": str(exc)})
@@ -569,6 +587,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--targets", nargs="+", choices=[t.name for t in TARGETS], help="only these targets"
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="add LiteLLM's proxy and claude-code-router (installed under .tools/bench-peers) "
+        f"and run them with {' and '.join(PEER_RUN[:2])}",
     )
     parser.add_argument("--duration", type=float, help="timed window per scenario, seconds")
     parser.add_argument("--warmup", type=float, help="warm-up per scenario, seconds")
