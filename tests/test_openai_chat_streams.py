@@ -1,8 +1,12 @@
-"""Pings while an OpenAI-format upstream is silent, with the stream intact around them."""
+"""OpenAI-format streams: pings while the upstream is silent, and clients that leave."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiohttp
+import pytest
 
 from lynkr_core.testing.fake_ollama import FakeOllama, OllamaReply
 from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI
@@ -49,4 +53,46 @@ async def test_pings_while_ollama_is_silent():
         env = {"MODEL_PROVIDER": "ollama", "OLLAMA_ENDPOINT": fake.base_url}
         names = await _run(make_test_app(env), "ollama")
     assert "ping" in names
+    assert names[-1] == "message_stop"
+
+
+async def _disconnect_after(url: str, seconds: float) -> None:
+    """Send a streaming request, read what comes, and drop the connection after ``seconds``
+    (whether or not the answer had started)."""
+
+    async def read() -> None:
+        async with aiohttp.ClientSession() as http, http.post(
+            url + "/v1/messages", data=BODY, headers={"content-type": "application/json"}
+        ) as response:
+            await response.read()
+
+    task = asyncio.create_task(read())
+    await asyncio.sleep(seconds)
+    task.cancel()  # aiohttp closes the connection of a cancelled request
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _wait_for(condition, seconds: float = 2.0) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.parametrize(
+    ("reply", "when"),
+    [
+        (ChatReply("never seen", first_byte_delay=5), "before the first byte"),
+        (ChatReply("a slow answer in many parts", chunk_size=2, delay=0.2), "mid-stream"),
+    ],
+)
+async def test_a_client_that_leaves_cancels_the_upstream_request(reply, when):
+    async with FakeOpenAI([reply, ChatReply("still serving")]) as fake:
+        env = {"MODEL_PROVIDER": "openai", "OPENAI_ENDPOINT": fake.base_url + "/v1/chat/completions"}
+        async with serving(make_test_app(env)) as url:
+            await _disconnect_after(url, 0.5)
+            assert await _wait_for(lambda: fake.chat_requests[0].disconnected), when
+            names = await _events(url)
     assert names[-1] == "message_stop"
