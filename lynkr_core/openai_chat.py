@@ -165,7 +165,7 @@ class OpenAIChatProvider(Provider):
     ) -> anthropic.MessageResponse:
         """Translate, post, translate the whole answer back."""
         translated = self._translate(request, context, stream=False)
-        data = await self._post(translated, context, read=True)
+        data = await self._post(translated, context)
         try:
             completion = self.parse_completion(data)
         except msgspec.MsgspecError as exc:
@@ -250,7 +250,8 @@ class OpenAIChatProvider(Provider):
             context.log.warning("translation_dropped", provider=self.name, dropped=sorted(set(dropped)))
         return translated
 
-    async def _post(self, translated: Translated, context: RequestContext, *, read: bool) -> bytes:
+    async def _post(self, translated: Translated, context: RequestContext) -> bytes:
+        """Post a non-streaming request; the whole answer body, or its error."""
         url = self.endpoint(context)
         try:
             async with context.http.post(
