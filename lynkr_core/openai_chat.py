@@ -45,7 +45,8 @@ class OpenAIChatProvider(Provider):
     says what the upstream accepts (its ``model`` field is ignored);
     ``timeout`` overrides the process-wide upstream timeouts; ``missing``
     maps settings that must be set to their variable names, so a request
-    fails with a message saying which to set.
+    fails with a message saying which to set; ``model_variable`` names the
+    variable of ``model`` for the same purpose.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class OpenAIChatProvider(Provider):
         options: TargetOptions | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         missing: Mapping[str, str] | None = None,
+        model_variable: str = "",
         ping_interval: float = 10.0,
     ) -> None:
         self.name = name
@@ -67,6 +69,7 @@ class OpenAIChatProvider(Provider):
         self.options = options or TargetOptions(model="")
         self.timeout = timeout
         self._missing = dict(missing or {})
+        self.model_variable = model_variable
         self.ping_interval = ping_interval
 
     # ------------------------------------------------------- what subclasses say
@@ -87,7 +90,8 @@ class OpenAIChatProvider(Provider):
         """What the translation aims at: the routed model, else the configured one."""
         model = context.model or self.model
         if not model:
-            raise LynkrError(f"provider {self.name} has no model configured", status=500)
+            hint = f": set {self.model_variable}" if self.model_variable else ""
+            raise LynkrError(f"provider {self.name} has no model configured{hint}", status=500)
         context.model = model  # what the exchange log reports
         return dataclasses.replace(self.options, model=model)
 

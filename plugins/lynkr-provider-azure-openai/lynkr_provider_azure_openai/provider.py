@@ -69,6 +69,7 @@ class AzureOpenAIProvider(OpenAIChatProvider):
             api_key=settings.api_key,
             model=deployment,
             options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
+            model_variable="AZURE_OPENAI_DEPLOYMENT",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=missing,
         )

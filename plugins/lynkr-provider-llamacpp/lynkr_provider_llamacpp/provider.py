@@ -7,12 +7,10 @@ import msgspec
 
 from lynkr_core import (
     HealthCheck,
-    LynkrError,
     OpenAIChatProvider,
     RequestContext,
     Settings,
     TargetOptions,
-    anthropic,
     provider_timeout,
 )
 from lynkr_provider_llamacpp.config import LlamaCppSettings
@@ -44,19 +42,12 @@ class LlamaCppProvider(OpenAIChatProvider):
                 max_output_tokens=settings.max_output_tokens,
                 text_tool_calls=settings.text_tool_calls,
             ),
+            model_variable="LLAMACPP_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=None if settings.endpoint.strip() else {"endpoint": "LLAMACPP_ENDPOINT"},
         )
         base = settings.endpoint.rstrip("/").removesuffix("/chat/completions").removesuffix("/v1")
         self.health_url = base + "/health"
-
-    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
-        """The routed model, else ``LLAMACPP_MODEL``; a 500 naming it when neither is set."""
-        if not (context.model or self.model):
-            raise LynkrError(
-                "provider llamacpp has no model configured: set LLAMACPP_MODEL", status=500
-            )
-        return super().target(request, context)
 
     async def check(self, context: RequestContext) -> HealthCheck:
         """llama-server's ``/health``: 200 once the model is loaded, 503 while loading."""

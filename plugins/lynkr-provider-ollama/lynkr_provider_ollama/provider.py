@@ -9,7 +9,6 @@ import msgspec
 
 from lynkr_core import (
     HealthCheck,
-    LynkrError,
     OpenAIChatProvider,
     RequestContext,
     Settings,
@@ -55,6 +54,7 @@ class OllamaProvider(OpenAIChatProvider):
                 parallel_tool_calls=False,
                 text_tool_calls=settings.text_tool_calls,
             ),
+            model_variable="OLLAMA_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=None if base.strip() else {"endpoint": "OLLAMA_ENDPOINT"},
         )
@@ -62,16 +62,6 @@ class OllamaProvider(OpenAIChatProvider):
         self.settings = settings
         #: Models that answered "does not support thinking": ``think`` is not sent to them.
         self.cannot_think: set[str] = set()
-
-    def target(
-        self, request: anthropic.MessagesRequest, context: RequestContext
-    ) -> translate.TargetOptions:
-        """The routed model, else ``OLLAMA_MODEL``; a 500 naming it when neither is set."""
-        if not (context.model or self.model):
-            raise LynkrError(
-                "provider ollama has no model configured: set OLLAMA_MODEL", status=500
-            )
-        return super().target(request, context)
 
     def encode_body(self, translated: translate.Translated) -> bytes:
         """The native ``/api/chat`` body."""

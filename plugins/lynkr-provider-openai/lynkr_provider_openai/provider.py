@@ -39,6 +39,7 @@ class OpenAIProvider(OpenAIChatProvider):
                 token_field="max_completion_tokens" if is_openai else "max_tokens",
                 text_tool_calls=settings.text_tool_calls,
             ),
+            model_variable="OPENAI_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing={"api_key": "OPENAI_API_KEY"} if is_openai and not settings.api_key else None,
         )

@@ -10,12 +10,10 @@ parsing skips.
 from __future__ import annotations
 
 from lynkr_core import (
-    LynkrError,
     OpenAIChatProvider,
     RequestContext,
     Settings,
     TargetOptions,
-    anthropic,
     provider_timeout,
 )
 from lynkr_provider_openrouter.config import OpenRouterSettings
@@ -33,18 +31,11 @@ class OpenRouterProvider(OpenAIChatProvider):
             options=TargetOptions(
                 model="", max_output_tokens=settings.max_output_tokens, reasoning="openrouter"
             ),
+            model_variable="OPENROUTER_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=None if settings.api_key else {"api_key": "OPENROUTER_API_KEY"},
         )
         self.settings = settings
-
-    def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
-        """The routed model, else ``OPENROUTER_MODEL``; a 500 naming it when neither is set."""
-        if not (context.model or self.model):
-            raise LynkrError(
-                "provider openrouter has no model configured: set OPENROUTER_MODEL", status=500
-            )
-        return super().target(request, context)
 
     def extra_headers(self, context: RequestContext) -> dict[str, str]:
         """App attribution: ``HTTP-Referer`` and ``X-Title``."""
