@@ -12,6 +12,7 @@ from lynkr_core.contracts import (
     Exchange,
     ExtraRoute,
     HealthCheck,
+    Permit,
     Policy,
     Provider,
     RequestContext,
@@ -30,14 +31,27 @@ from lynkr_core.errors import (
 from lynkr_core.hookspecs import hookimpl
 from lynkr_core.http import provider_timeout
 from lynkr_core.openai_chat import OpenAIChatProvider
+from lynkr_core.tools import (
+    GUARDED_ACTIONS,
+    Tool,
+    ToolCall,
+    ToolContext,
+    ToolEffects,
+    ToolError,
+    ToolLedger,
+    ToolResult,
+    input_schema,
+)
 from lynkr_core.translate import TargetOptions, Translated
 from lynkr_core.upstream import error_from_exception, error_from_response, retry_after
 from lynkr_core.wire import anthropic, events, openai
 from lynkr_core.wire.sse import ServerSentEvent, SSEParser
+from lynkr_core.workspace import OutsideWorkspace, confine
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GUARDED_ACTIONS",
     "AuthenticationFailed",
     "Command",
     "ConfigError",
@@ -49,7 +63,9 @@ __all__ = [
     "LynkrError",
     "NotFound",
     "OpenAIChatProvider",
+    "OutsideWorkspace",
     "PermissionDenied",
+    "Permit",
     "Policy",
     "Provider",
     "RequestContext",
@@ -59,15 +75,24 @@ __all__ = [
     "ServerSentEvent",
     "Settings",
     "TargetOptions",
+    "Tool",
+    "ToolCall",
+    "ToolContext",
+    "ToolEffects",
+    "ToolError",
+    "ToolLedger",
+    "ToolResult",
     "Translated",
     "UpstreamError",
     "__version__",
     "anthropic",
+    "confine",
     "error_from_exception",
     "error_from_response",
     "error_type_for_status",
     "events",
     "hookimpl",
+    "input_schema",
     "openai",
     "provider_timeout",
     "retry_after",

@@ -17,7 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from dotenv import dotenv_values
@@ -58,6 +58,9 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     model_routes: list[str] = []
     long_context_route: str = ""
     long_context_tokens: int = 100_000
+    tool_execution_mode: Literal["server", "client", "passthrough"] = "server"
+    max_tool_steps: int = 8
+    tool_timeout_seconds: float = 900.0
 
 
 #: Environment variable for each core setting.
@@ -86,6 +89,9 @@ CORE_ENV: dict[str, str] = {
     "model_routes": "LYNKR_MODEL_ROUTES",
     "long_context_route": "LYNKR_LONG_CONTEXT_ROUTE",
     "long_context_tokens": "LYNKR_LONG_CONTEXT_TOKENS",
+    "tool_execution_mode": "TOOL_EXECUTION_MODE",
+    "max_tool_steps": "POLICY_MAX_STEPS",
+    "tool_timeout_seconds": "LYNKR_TOOL_TIMEOUT_SECONDS",
 }
 
 

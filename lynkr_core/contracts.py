@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from lynkr_core.config import Settings
     from lynkr_core.errors import LynkrError
+    from lynkr_core.tools import ToolCall, ToolContext
     from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest, ModelInfo
 
 
@@ -103,14 +104,30 @@ class Denial:
     status: int = 403
 
 
-class Policy(abc.ABC):
-    """Decides whether a request may go upstream. Any denial wins."""
+@dataclass(slots=True)
+class Permit:
+    """A policy's explicit yes to a tool call, needed for ``GUARDED_ACTIONS`` (a push)."""
+
+    reason: str
+
+
+class Policy:
+    """Decides whether a request may go upstream, and whether a tool call may run.
+
+    Any denial wins. A call whose effects include a guarded action (see
+    ``lynkr_core.tools.GUARDED_ACTIONS``) also needs at least one ``Permit``.
+    """
 
     name: str = ""
 
-    @abc.abstractmethod
     async def check_request(self, request: MessagesRequest, context: RequestContext) -> Denial | None:
-        """Return a ``Denial`` to refuse ``request``, ``None`` to let it through."""
+        """Return a ``Denial`` to refuse ``request`` (nothing goes upstream), ``None`` to let it through."""
+        return None
+
+    async def check_tool(self, call: ToolCall, context: ToolContext) -> Denial | Permit | None:
+        """Judge one tool call before it runs: ``Denial`` refuses it (the model reads the
+        reason as an error result), ``Permit`` allows a guarded action, ``None`` has no say."""
+        return None
 
 
 class RequestPreparer(abc.ABC):

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Provider,
         RequestPreparer,
     )
+    from lynkr_core.tools import Tool
 
 hookspec = pluggy.HookspecMarker("lynkr")
 hookimpl = pluggy.HookimplMarker("lynkr")
@@ -47,6 +48,16 @@ def lynkr_register_providers(register: Callable[[Provider], None], settings: Set
 @hookspec
 def lynkr_register_policies(register: Callable[[Policy], None], settings: Settings) -> None:
     """Register policies (``Policy`` objects). Every policy sees every request; any denial wins."""
+
+
+@hookspec
+def lynkr_register_tools(register: Callable[[Tool], None], settings: Settings) -> None:
+    """Register server-side tools (``Tool`` objects), each under its ``name``.
+
+    lynkr advertises them to the model and runs them itself when
+    ``TOOL_EXECUTION_MODE=server``; in ``client``/``passthrough`` mode they
+    are not advertised. A name a client tool also has is left to the client.
+    """
 
 
 @hookspec

@@ -1,0 +1,177 @@
+"""Server-side tools: what a tool plugin registers, and what a policy sees of a call.
+
+A tool declares its input as a msgspec Struct (``Tool.Input``). The core
+derives the JSON schema the model sees from it, decodes the model's
+arguments into it before ``run`` (a bad argument becomes a tool error that
+names the field, and the tool never runs), and asks the tool what the call
+would do (``Tool.effects``) so that policies decide on effects, not on
+names::
+
+    class ReadInput(msgspec.Struct, kw_only=True):
+        path: Annotated[str, msgspec.Meta(description="File to read, relative to the workspace")]
+
+    class ReadFile(Tool):
+        name = "workspace_read"
+        description = "Read a UTF-8 text file from the workspace."
+        Input = ReadInput
+
+        def effects(self, args: ReadInput) -> ToolEffects:
+            return ToolEffects(reads=(args.path,))
+
+        async def run(self, args: ReadInput, context: ToolContext) -> str:
+            return context.resolve(args.path).read_text()
+
+``run`` returns a string or a ``ToolResult``; it raises ``ToolError`` for a
+failure the model should read (a missing file, a refused path).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+from lynkr_core.workspace import OutsideWorkspace, confine
+
+if TYPE_CHECKING:
+    from lynkr_core.contracts import RequestContext
+
+#: Actions no call may take unless some policy explicitly permits it
+#: (``Permit``): without a policy plugin that says yes, they are refused.
+GUARDED_ACTIONS = frozenset({"git.push", "shell.run"})
+
+
+class ToolError(Exception):
+    """A failure the model is told about as a ``tool_result`` with ``is_error``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEffects:
+    """What one call would do, declared before it runs, for policies to judge.
+
+    ``reads`` and ``writes`` are the paths as the model gave them (the tool
+    confines them to the workspace when it runs). ``actions`` name what else
+    happens, in a shared vocabulary: ``git.commit``, ``git.push``,
+    ``git.pull``, ``git.stage``, ``command.test`` (the project's test
+    command), ``shell.run`` (a command the model chose). ``GUARDED_ACTIONS``
+    need a policy's ``Permit``.
+    """
+
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    bytes_written: int = 0
+    actions: frozenset[str] = frozenset()
+
+    @property
+    def read_only(self) -> bool:
+        """True when the call changes nothing, so it may run alongside others."""
+        return not self.writes and not self.actions
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """What a tool call gives back to the model."""
+
+    text: str
+    is_error: bool = False
+
+
+@dataclass(slots=True)
+class ToolLedger:
+    """What the tool calls of one request have done so far (policies read it for caps)."""
+
+    steps: int = 0
+    calls: int = 0
+    bytes_written: int = 0
+
+
+@dataclass(slots=True)
+class ToolContext:
+    """What a tool (or a policy judging a call) may use while a request runs.
+
+    ``workspace`` is ``WORKSPACE_ROOT``, resolved. ``invoke`` runs another
+    registered tool by name without a policy check: for policies that need a
+    fact first, such as a test run before a commit.
+    """
+
+    request: RequestContext
+    workspace: Path
+    ledger: ToolLedger = field(default_factory=ToolLedger)
+    invoke: Callable[[str, Mapping[str, Any]], Awaitable[ToolResult]] | None = None
+
+    def resolve(self, path: str, *, writing: bool = False) -> Path:
+        """``path`` inside the workspace; ``ToolError`` when it would leave it (see ``confine``)."""
+        try:
+            return confine(self.workspace, path, writing=writing)
+        except OutsideWorkspace as exc:
+            raise ToolError(str(exc)) from None
+
+
+class Tool(abc.ABC):
+    """A tool lynkr runs itself when the model calls it (``TOOL_EXECUTION_MODE=server``)."""
+
+    #: The name the model calls, e.g. ``"workspace_git_status"``.
+    name: ClassVar[str] = ""
+    #: What the tool does and when to use it, written for the model.
+    description: ClassVar[str] = ""
+    #: The arguments, as a msgspec Struct; field descriptions go in ``msgspec.Meta``.
+    Input: ClassVar[type[msgspec.Struct]]
+
+    def effects(self, args: Any) -> ToolEffects:
+        """What a call with ``args`` would do (default: reads nothing, changes nothing)."""
+        return ToolEffects()
+
+    @abc.abstractmethod
+    async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
+        """Do the call; return the text the model reads, or raise ``ToolError``."""
+
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON schema of ``Input``, flattened for a model to read."""
+        return input_schema(self.Input)
+
+    def parse_input(self, raw_input: Any) -> Any:
+        """The model's arguments as ``Input``; ``ToolError`` naming the field when they don't fit."""
+        if not isinstance(raw_input, Mapping):
+            raise ToolError(f"{self.name}: the input must be a JSON object, got {type(raw_input).__name__}")
+        try:
+            return msgspec.convert(raw_input, self.Input, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ToolError(f"{self.name}: invalid input: {exc}") from None
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One call the model asked for, as a policy sees it before it runs."""
+
+    id: str
+    name: str
+    args: Any
+    effects: ToolEffects
+    tool: Tool
+
+
+def input_schema(struct_type: type[msgspec.Struct]) -> dict[str, Any]:
+    """A Struct's JSON schema with its definition inlined (models read ``$ref`` poorly)."""
+    schema = msgspec.json.schema(struct_type)
+    definitions = schema.pop("$defs", {})
+    if "$ref" in schema:
+        schema = dict(definitions[schema["$ref"].rsplit("/", 1)[-1]])
+    schema.pop("title", None)
+    schema.setdefault("properties", {})
+    return _inline(schema, definitions)
+
+
+def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = dict(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            target.pop("title", None)
+            return _inline(target, definitions)
+        return {key: _inline(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, definitions) for item in node]
+    return node
