@@ -23,6 +23,7 @@ from lynkr_core.middleware import GatewayMiddleware
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
 from lynkr_core.registry import RegistrationError, Registry, collect
+from lynkr_core.tools import Tool
 
 log = structlog.get_logger("lynkr.app")
 
@@ -46,7 +47,8 @@ def build_pipeline(settings: Settings, pm: LynkrPluginManager) -> Pipeline:
     preparers = collect(
         pm, "lynkr_register_preparers", Registry[RequestPreparer]("preparer"), settings=settings
     )
-    return Pipeline(settings, pm, providers, policies, preparers)
+    tools = collect(pm, "lynkr_register_tools", Registry[Tool]("tool"), settings=settings)
+    return Pipeline(settings, pm, providers, policies, preparers, tools)
 
 
 def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None = None) -> Starlette:

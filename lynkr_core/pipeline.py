@@ -20,10 +20,12 @@ from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Exchange, Policy, Provider, RequestContext, RequestPreparer
 from lynkr_core.errors import LynkrError, PermissionDenied, UpstreamError
+from lynkr_core.orchestrator.loop import AgentLoop
 from lynkr_core.registry import Registry
 from lynkr_core.resilience import RetryPolicy, with_failover
 from lynkr_core.routing import Router, Target
 from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
+from lynkr_core.tools import Tool
 from lynkr_core.wire.events import KNOWN_EVENT_TYPES, decode_event, error_frame
 from lynkr_core.wire.sse import SSEParser
 
@@ -44,12 +46,14 @@ class Pipeline:
         providers: Registry[Provider],
         policies: Registry[Policy],
         preparers: Registry[RequestPreparer],
+        tools: Registry[Tool] | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
         self.providers = providers
         self.policies = policies
         self.preparers = preparers
+        self.agent = AgentLoop(settings, tools or Registry[Tool]("tool"), policies)
         self.router = Router.from_settings(settings.core)
         self.retry = RetryPolicy(
             retries=settings.core.upstream_retries,
@@ -132,11 +136,15 @@ class Pipeline:
         try:
             prepared = exchange.request = await self.prepare(request, context)
 
-            async def attempt(target: Target) -> MessageResponse:
-                return await self._aim(context, target).complete(prepared, context)
+            async def call_model(step: MessagesRequest) -> MessageResponse:
+                async def attempt(target: Target) -> MessageResponse:
+                    return await self._aim(context, target).complete(step, context)
 
-            exchange.response = await with_failover(
-                self.targets_for(prepared), attempt, self.retry, context.log
+                return await with_failover(self.targets_for(step), attempt, self.retry, context.log)
+
+            offer = self.agent.offer(prepared)
+            exchange.response = await (
+                call_model(prepared) if offer is None else self.agent.complete(offer, context, call_model)
             )
             return exchange.response
         except LynkrError as exc:
@@ -165,12 +173,18 @@ class Pipeline:
         try:
             prepared = exchange.request = await self.prepare(request, context)
 
-            async def attempt(target: Target) -> tuple[bytes, AsyncIterator[bytes]]:
-                return await _open_stream(self._aim(context, target), prepared, context)
+            async def open_step(step: MessagesRequest) -> tuple[bytes, AsyncIterator[bytes]]:
+                async def attempt(target: Target) -> tuple[bytes, AsyncIterator[bytes]]:
+                    provider = self._aim(context, target)
+                    return await _first_frame(provider.stream(step, context))
 
-            first, upstream = await with_failover(
-                self.targets_for(prepared), attempt, self.retry, context.log
-            )
+                return await with_failover(self.targets_for(step), attempt, self.retry, context.log)
+
+            offer = self.agent.offer(prepared)
+            if offer is None:
+                first, upstream = await open_step(prepared)
+            else:
+                first, upstream = await _first_frame(self.agent.stream(offer, context, open_step))
             frame = first
             while True:
                 if parser is not None:
@@ -258,12 +272,9 @@ def _observe(parser: SSEParser, accumulator: MessageAccumulator | None, frame: b
                 log.debug("unreadable_event", event=event.event)
 
 
-async def _open_stream(
-    provider: Provider, request: MessagesRequest, context: RequestContext
-) -> tuple[bytes, AsyncIterator[bytes]]:
-    """Start ``provider``'s stream and wait for its first frame, so that a failure
-    before it can still be retried or failed over."""
-    upstream = provider.stream(request, context)
+async def _first_frame(upstream: AsyncIterator[bytes]) -> tuple[bytes, AsyncIterator[bytes]]:
+    """Wait for a stream's first frame, so that a failure before it can still be
+    retried, failed over, or answered with an HTTP error."""
     try:
         first = await anext(upstream)
     except StopAsyncIteration:
