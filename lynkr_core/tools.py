@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 #: Actions no call may take unless some policy explicitly permits it
 #: (``Permit``): without a policy plugin that says yes, they are refused.
-GUARDED_ACTIONS = frozenset({"git.push", "shell.run"})
+GUARDED_ACTIONS = frozenset({"git.push", "shell.run", "command.test"})
 
 
 class ToolError(Exception):

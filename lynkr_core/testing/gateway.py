@@ -17,7 +17,7 @@ of it, as one ``async with``; everything is stopped again on the way out::
         message = await gw.sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert gw.fake.chat_requests[0].json["model"] == MODEL
 
-``HARNESS.serve(env)`` serves lynkr alone, configured exactly by ``env`` (an unreachable
+``HARNESS.serve(env)`` serves lynkr alone, configured by ``env`` (an unreachable
 upstream, a missing setting). Either way the `Gateway` also posts raw bodies
 (`Gateway.post_raw`, `Gateway.post_sse`) and runs the provider's health check
 (`Gateway.check`). `stream_events`, `sse_events`, `assert_only_credential` and the Claude
@@ -206,9 +206,11 @@ class Harness:
 
     @contextlib.asynccontextmanager
     async def serve(self, env: Mapping[str, str], *, fake: Any = None) -> AsyncIterator[Gateway]:
-        """lynkr configured exactly by ``env``, served in this event loop, and an SDK client
-        of it (no retries of its own); ``fake`` is only recorded on the `Gateway`."""
-        app = make_test_app(env)
+        """lynkr configured by ``env``, served in this event loop, and an SDK client of it
+        (no retries of its own); ``fake`` is only recorded on the `Gateway`. The installed
+        tool plugins are not offered to the model (``TOOL_EXECUTION_MODE=client`` unless
+        ``env`` says otherwise): a provider's suite checks exactly what the client sent."""
+        app = make_test_app({"TOOL_EXECUTION_MODE": "client", **env})
         async with serving(app) as url:
             async with anthropic.AsyncAnthropic(
                 base_url=url, api_key=self.client_key, max_retries=0
