@@ -129,6 +129,12 @@ class Policy:
         reason as an error result), ``Permit`` allows a guarded action, ``None`` has no say."""
         return None
 
+    def hides(self, path: str) -> bool:
+        """Whether a tool that walks the workspace (search, listing, diff) must leave ``path``
+        out, contents and name. ``path`` is relative to the workspace root, POSIX-style.
+        Called for every path met, from worker threads: keep it cheap, pure and synchronous."""
+        return False
+
 
 class RequestPreparer(abc.ABC):
     """Rewrites a request before it goes upstream (memory, repo context, routing).

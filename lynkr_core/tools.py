@@ -57,7 +57,7 @@ class ToolEffects:
     confines them to the workspace when it runs). ``actions`` name what else
     happens, in a shared vocabulary: ``git.commit``, ``git.push``,
     ``git.pull``, ``git.stage``, ``command.test`` (the project's test
-    command), ``shell.run`` (a command the model chose). ``GUARDED_ACTIONS``
+    command), ``shell.run`` (a command the model chose), ``tasks.write``. ``GUARDED_ACTIONS``
     need a policy's ``Permit``.
     """
 
@@ -95,13 +95,20 @@ class ToolContext:
 
     ``workspace`` is ``WORKSPACE_ROOT``, resolved. ``invoke`` runs another
     registered tool by name without a policy check: for policies that need a
-    fact first, such as a test run before a commit.
+    fact first, such as a test run before a commit. Tools that walk the
+    workspace (search, listing, diffs) leave out what ``visible`` refuses.
     """
 
     request: RequestContext
     workspace: Path
     ledger: ToolLedger = field(default_factory=ToolLedger)
     invoke: Callable[[str, Mapping[str, Any]], Awaitable[ToolResult]] | None = None
+    hidden: Callable[[str], bool] = field(default=lambda path: False)
+
+    def visible(self, path: str) -> bool:
+        """Whether a walking tool may show ``path`` (relative to the workspace, POSIX-style):
+        no policy hides it (``Policy.hides``). Safe to call from worker threads."""
+        return not self.hidden(path)
 
     def resolve(self, path: str, *, writing: bool = False) -> Path:
         """``path`` inside the workspace; ``ToolError`` when it would leave it (see ``confine``)."""

@@ -53,7 +53,9 @@ class ToolRunner:
 
     def context(self, request: RequestContext) -> ToolContext:
         """A fresh ``ToolContext`` (and ledger) for one request."""
-        context = ToolContext(request=request, workspace=self.workspace, ledger=ToolLedger())
+        context = ToolContext(
+            request=request, workspace=self.workspace, ledger=ToolLedger(), hidden=self._hidden
+        )
 
         async def invoke(name: str, arguments: Mapping[str, Any]) -> ToolResult:
             tool = self.tools.get(name)
@@ -67,6 +69,15 @@ class ToolRunner:
 
         context.invoke = invoke
         return context
+
+    def _hidden(self, path: str) -> bool:
+        for policy in self.policies:
+            try:
+                if policy.hides(path):
+                    return True
+            except Exception:  # a policy that cannot decide hides the path: the safe side
+                return True
+        return False
 
     async def run_all(self, calls: list[PendingCall], context: ToolContext) -> list[ToolResult]:
         """Run ``calls`` and return their results in the same order."""

@@ -36,6 +36,11 @@ class FileRules:
         except ValueError as exc:
             raise ValueError(f"POLICY_FILE_ALLOWED_PATHS: {exc}; remove it") from None
 
+    def blocks(self, path: str) -> bool:
+        """Whether ``path`` (relative to the workspace, as a walking tool met it) is blocked."""
+        parts = path_parts(path)
+        return parts is not None and first_match(self.blocked, parts) is not None
+
     async def check(
         self, reads: Sequence[str], writes: Sequence[str], workspace: Path
     ) -> str | None:

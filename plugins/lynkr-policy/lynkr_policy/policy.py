@@ -52,6 +52,10 @@ class LynkrPolicy(Policy):
         #: Guarded actions this policy permits; a push only gets this far when allowed.
         self.permitted = frozenset({PUSH} | ({TEST_COMMAND} if config.allow_test_command else set()))
 
+    def hides(self, path: str) -> bool:
+        """Paths matching ``POLICY_FILE_BLOCKED_PATHS`` stay out of searches, listings and diffs."""
+        return self.files.blocks(path)
+
     async def check_tool(self, call: ToolCall, context: ToolContext) -> Denial | Permit | None:
         """Refuse the call with the reason and the setting behind it, permit an allowed push,
         or have no say."""

@@ -121,3 +121,12 @@ async def test_paths_confinement_refuses_get_an_error_not_a_crash(make_bench, fa
 def test_a_pattern_that_names_no_path_is_a_config_error(make_bench, env, variable):
     with pytest.raises(ConfigError, match=f"{variable}: pattern .* names no path"):
         make_bench(**env)
+
+
+@pytest.mark.parametrize(("path", "hidden"), [
+    (".env", True), ("sub/.env", True), ("deploy/.env.prod", True), ("certs/server.pem", True),
+    ("src/app.py", False), ("README.md", False), ("environment.py", False),
+])
+def test_blocked_paths_are_hidden_from_walking_tools(make_bench, path, hidden):
+    policy = make_bench().policies.get("lynkr-policy")
+    assert policy.hides(path) is hidden

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -59,7 +60,7 @@ class GlobFiles(Tool):
         prefix = literal_prefix(pattern)
         start = context.resolve(str(PurePosixPath(args.path, *prefix))) if prefix else base
         rest = "/".join(pattern.split("/")[len(prefix) :])
-        matches, cut = await asyncio.to_thread(_find, start, rest, context.workspace)
+        matches, cut = await asyncio.to_thread(_find, start, rest, context.workspace, context.visible)
         if not matches:
             return f"No paths match {args.pattern!r} under {args.path!r}." + (f" ({cut})" if cut else "")
         lines = [f"{plural(len(matches), 'match', 'matches')} for {args.pattern!r}:", *matches]
@@ -79,7 +80,9 @@ def _checked(pattern: str) -> str:
     return cleaned
 
 
-def _find(start: Path, pattern: str, workspace: Path) -> tuple[list[str], str]:
+def _find(
+    start: Path, pattern: str, workspace: Path, visible: Callable[[str], bool]
+) -> tuple[list[str], str]:
     if not start.is_dir():
         return [], ""
     expansions = expand_braces(pattern)
@@ -89,7 +92,10 @@ def _find(start: Path, pattern: str, workspace: Path) -> tuple[list[str], str]:
     depth = None if any("**" in expanded for expanded in expansions) else max(
         len([s for s in expanded.split("/") if s not in ("", ".")]) for expanded in expansions
     )
-    walk = Walk(start, max_depth=depth, enter=lambda entry: entry.path.name not in skipped)
+    walk = Walk(
+        start, max_depth=depth, enter=lambda entry: entry.path.name not in skipped,
+        workspace=workspace, visible=visible,
+    )
     prefix = "" if start == workspace else start.relative_to(workspace).as_posix() + "/"
     found: list[str] = []
     cut = ""

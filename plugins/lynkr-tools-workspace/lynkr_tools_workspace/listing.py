@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -57,11 +58,18 @@ class ListDirectory(Tool):
             if directory.exists():
                 raise ToolError(f"{args.path!r} is a file, not a directory; use workspace_read")
             raise ToolError(f"{args.path!r}: no such directory in the workspace")
-        return await asyncio.to_thread(_listing, directory, args.path, args.depth)
+        return await asyncio.to_thread(
+            _listing, directory, args.path, args.depth, context.workspace, context.visible
+        )
 
 
-def _listing(directory: Path, shown: str, depth: int) -> str:
-    walk = Walk(directory, max_depth=depth, enter=lambda entry: _name(entry) not in HEAVY_DIRS)
+def _listing(
+    directory: Path, shown: str, depth: int, workspace: Path, visible: Callable[[str], bool]
+) -> str:
+    walk = Walk(
+        directory, max_depth=depth, enter=lambda entry: _name(entry) not in HEAVY_DIRS,
+        workspace=workspace, visible=visible,
+    )
     lines: list[str] = []
     cut = ""
     for entry in walk:
@@ -80,6 +88,8 @@ def _listing(directory: Path, shown: str, depth: int) -> str:
     notes = []
     if cut:
         notes.append(f"[cut at {cut}; list a subdirectory, lower depth, or use workspace_glob]")
+    if walk.hidden:
+        notes.append(f"[{plural(walk.hidden, 'entry', 'entries')} hidden by a policy]")
     if walk.unreadable:
         notes.append(f"[{plural(walk.unreadable, 'directory', 'directories')} could not be read]")
     return "\n".join([header, *lines, *notes])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -94,7 +95,9 @@ class SearchFiles(Tool):
             raise ToolError(f"{args.path!r}: no such file or directory in the workspace")
         limit = min(args.max_results, HARD_MAX_RESULTS)
         file_filter = _file_filter(args.glob)
-        found = await asyncio.to_thread(_search, base, context.workspace, regex, file_filter, limit)
+        found = await asyncio.to_thread(
+            _search, base, context.workspace, regex, file_filter, limit, context.visible
+        )
         return _report(args, found, limit)
 
 
@@ -124,13 +127,17 @@ def _file_filter(glob: str | None):
     return accept
 
 
-def _search(base: Path, workspace: Path, regex: re.Pattern[str], accept, limit: int) -> Findings:
+def _search(
+    base: Path, workspace: Path, regex: re.Pattern[str], accept, limit: int, visible: Callable[[str], bool]
+) -> Findings:
     found = Findings()
     if base.is_file():
         _search_file(base, base.relative_to(workspace).as_posix(), regex, limit, found)
         return found
     prefix = "" if base == workspace else base.relative_to(workspace).as_posix() + "/"
-    walk = Walk(base, enter=lambda entry: entry.path.name not in HEAVY_DIRS)
+    walk = Walk(
+        base, enter=lambda entry: entry.path.name not in HEAVY_DIRS, workspace=workspace, visible=visible
+    )
     for entry in walk:
         if entry.kind != "file" or (accept is not None and not accept(entry.rel)):
             continue

@@ -37,15 +37,20 @@ class Walk:
 
     ``enter(entry)`` decides whether a directory is descended into (its
     entry is yielded either way); ``max_depth`` 1 lists ``base`` only.
+    ``visible(path)`` gets each entry's path relative to ``workspace``: an
+    entry it refuses (a policy hides it) is neither yielded nor entered.
     """
 
     base: Path
     max_depth: int | None = None
     enter: Callable[[Entry], bool] = lambda entry: True
+    workspace: Path | None = None
+    visible: Callable[[str], bool] = lambda path: True
     max_entries: int = 200_000
     seconds: float = 20.0
     visited: int = 0
     unreadable: int = 0
+    hidden: int = 0
     stopped: str = ""
 
     def __iter__(self) -> Iterator[Entry]:
@@ -56,6 +61,9 @@ class Walk:
             entry = next(stack[-1], None)
             if entry is None:
                 stack.pop()
+                continue
+            if not self._visible(entry):
+                self.hidden += 1
                 continue
             self.visited += 1
             if self.visited > self.max_entries:
@@ -68,6 +76,14 @@ class Walk:
             deeper = self.max_depth is None or entry.depth < self.max_depth
             if entry.kind == "dir" and deeper and self.enter(entry):
                 stack.append(iter(self._scan(entry.path, entry.rel + "/", entry.depth + 1)))
+
+    def _visible(self, entry: Entry) -> bool:
+        if self.workspace is None:
+            return True
+        try:
+            return self.visible(entry.path.relative_to(self.workspace).as_posix())
+        except ValueError:
+            return False
 
     def _scan(self, directory: Path, prefix: str, depth: int) -> list[Entry]:
         try:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lynkr_tools_workspace
 import pytest
+
+from lynkr_core import Policy
+from lynkr_core.testing.tools import ToolBench
 
 
 def _tree(root: Path, files: dict[str, str | bytes]) -> None:
@@ -107,3 +111,30 @@ def test_reading_tools_are_read_only(bench, name):
         arguments = {"path": "src"}
     effects = tool.effects(tool.parse_input(arguments))
     assert effects.read_only and effects.reads == ("src",)
+
+
+class HideSecrets(Policy):
+    """A policy hiding ``*.secret`` files and the ``private`` directory from walking tools."""
+
+    name = "hide-secrets"
+
+    def hides(self, path: str) -> bool:
+        return path.endswith(".secret") or path == "private" or path.startswith("private/")
+
+
+async def test_paths_a_policy_hides_stay_out_of_search_list_and_glob(workspace):
+    (workspace / "app.py").write_text("TOKEN = 'visible-token'\n")
+    (workspace / "keys.secret").write_text("TOKEN = 'hidden-token'\n")
+    (workspace / "private").mkdir()
+    (workspace / "private" / "notes.txt").write_text("TOKEN = 'hidden-too'\n")
+    bench = ToolBench(workspace, plugins=[lynkr_tools_workspace], policies=[HideSecrets()],
+                      env={"LYNKR_HOME": str(workspace.parent / "home")})
+
+    search = await bench.call("workspace_search", pattern="TOKEN")
+    listing = await bench.call("workspace_list", path=".", depth=3)
+    glob = await bench.call("workspace_glob", pattern="**/*")
+
+    assert "visible-token" in search.text and "hidden" not in search.text
+    assert "app.py" in listing.text and "keys.secret" not in listing.text and "private" not in listing.text
+    assert "[2 entries hidden by a policy]" in listing.text
+    assert "app.py" in glob.text and "secret" not in glob.text and "private" not in glob.text
