@@ -130,8 +130,9 @@ class Policy:
         return None
 
     def hides(self, path: str) -> bool:
-        """Whether a tool that walks the workspace (search, listing, diff) must leave ``path``
-        out, contents and name. ``path`` is relative to the workspace root, POSIX-style.
+        """Whether tools that walk the workspace must keep ``path``'s content from the model
+        (search skips it, a diff says only that it changed) and may leave its name out
+        (listings do). ``path`` is relative to the workspace root, POSIX-style.
         Called for every path met, from worker threads: keep it cheap, pure and synchronous."""
         return False
 
