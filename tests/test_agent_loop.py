@@ -172,7 +172,7 @@ async def test_stream_loop_is_one_well_formed_message(after_test):
     client = await gateway(after_test, fake, echo)
 
     events = []
-    async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=ASK) as stream:
+    async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL]) as stream:
         async for event in stream:
             events.append(event)
         message = await stream.get_final_message()
@@ -215,8 +215,8 @@ async def test_an_answer_without_lynkr_tools_is_passed_on_unchanged(after_test):
                          api_key=UPSTREAM_KEY)
     client = await gateway(after_test, fake, Echo())
 
-    message = await client.messages.create(model="m", max_tokens=50, messages=ASK)
-    async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+    message = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
+    async with client.messages.stream(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL]) as stream:
         streamed = await stream.get_final_message()
 
     for answer in (message, streamed):
@@ -232,10 +232,10 @@ async def test_the_step_limit_ends_the_turn_with_a_note(after_test, streamed):
     client = await gateway(after_test, fake, echo, POLICY_MAX_STEPS="3")
 
     if streamed:
-        async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+        async with client.messages.stream(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL]) as stream:
             message = await stream.get_final_message()
     else:
-        message = await client.messages.create(model="m", max_tokens=50, messages=ASK)
+        message = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
 
     assert len(fake.message_requests) == 3
     assert len(echo.calls) == 2
@@ -249,7 +249,7 @@ async def test_a_denied_call_reaches_the_model_as_an_error_result(after_test):
                          api_key=UPSTREAM_KEY)
     client = await gateway(after_test, fake, echo, policies=(DenyEcho(),))
 
-    message = await client.messages.create(model="m", max_tokens=50, messages=ASK)
+    message = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
 
     assert message.content[0].text == "ok, denied"
     assert echo.calls == []
@@ -268,7 +268,7 @@ async def test_failing_tools_become_error_results(after_test, tool_input, expect
                          api_key=UPSTREAM_KEY)
     client = await gateway(after_test, fake, Broken())
 
-    message = await client.messages.create(model="m", max_tokens=50, messages=ASK)
+    message = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
 
     assert message.content[0].text == "noted"
     result = fake.message_requests[1].json["messages"][-1]["content"][0]
@@ -286,6 +286,21 @@ async def test_client_mode_advertises_nothing_and_returns_every_call(after_test,
     assert advertised(fake.message_requests[0]) == ["Read"]
     assert message.content[0].type == "tool_use" and message.stop_reason == "tool_use"
     assert echo.calls == []
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"tools": []},
+    {"tools": [CLIENT_TOOL], "tool_choice": {"type": "none"}},
+])
+async def test_a_request_without_tools_of_its_own_is_offered_none(after_test, options):
+    fake = FakeAnthropic([Reply.text("a plain answer")], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, Echo())
+
+    message = await client.messages.create(model="m", max_tokens=50, messages=ASK, **options)
+
+    assert message.content[0].text == "a plain answer"
+    assert [name for name in advertised(fake.message_requests[0]) if name.startswith("lynkr_")] == []
 
 
 async def test_a_client_tool_with_the_same_name_wins(after_test):
@@ -306,7 +321,7 @@ async def test_a_forced_tool_choice_becomes_auto_after_the_first_step(after_test
                          api_key=UPSTREAM_KEY)
     client = await gateway(after_test, fake, Echo())
 
-    await client.messages.create(model="m", max_tokens=50, messages=ASK,
+    await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL],
                                  tool_choice={"type": "any", "disable_parallel_tool_use": True})
 
     first, second = fake.message_requests
@@ -320,7 +335,8 @@ async def test_pings_keep_the_stream_alive_while_tools_run(after_test):
     client = await gateway(after_test, fake, Slow(), ping=0.1)
 
     async with aiohttp.ClientSession() as http, http.post(
-        f"{str(client.base_url).rstrip('/')}/v1/messages", json={"model": "m", "max_tokens": 50, "messages": ASK, "stream": True},
+        f"{str(client.base_url).rstrip('/')}/v1/messages", json={"model": "m", "max_tokens": 50, "messages": ASK, "stream": True,
+                  "tools": [CLIENT_TOOL]},
     ) as response:
         events = [event.event for event in SSEParser().feed(await response.read())]
 
@@ -335,7 +351,8 @@ async def test_a_client_leaving_during_a_tool_cancels_it(after_test):
     client = await gateway(after_test, fake, slow, ping=0.05)
 
     async with aiohttp.ClientSession() as http, http.post(
-        f"{str(client.base_url).rstrip('/')}/v1/messages", json={"model": "m", "max_tokens": 50, "messages": ASK, "stream": True},
+        f"{str(client.base_url).rstrip('/')}/v1/messages", json={"model": "m", "max_tokens": 50, "messages": ASK, "stream": True,
+                  "tools": [CLIENT_TOOL]},
     ) as response:
         async for line in response.content:
             if line.startswith(b"event: ping"):
@@ -352,7 +369,7 @@ async def test_an_upstream_failure_in_a_later_step_ends_the_stream_with_an_error
 
     seen = []
     with pytest.raises(anthropic.APIStatusError) as failure:
-        async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+        async with client.messages.stream(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL]) as stream:
             async for event in stream:
                 seen.append(event.type)
 

@@ -20,6 +20,9 @@ from lynkr_core.testing.server import make_test_app, serving
 UPSTREAM_KEY = "upstream-key"
 PLUGINS = "lynkr-provider-anthropic,lynkr-tools-workspace,lynkr-tools-git,lynkr-policy"
 ASK = [{"role": "user", "content": "update the notes and commit"}]
+#: The client's own tool: lynkr offers its tools only next to a client's.
+CLIENT_TOOLS = [{"name": "ask_user", "description": "Ask the user a question",
+                 "input_schema": {"type": "object", "properties": {"question": {"type": "string"}}}}]
 
 
 def git(repo: Path, *args: str) -> str:
@@ -88,7 +91,7 @@ async def start(after_test, fake: FakeAnthropic, repo: Path, plugins=(), **env: 
 async def test_server_mode_reads_then_commits_in_the_real_repository(after_test, repo, streamed):
     fake = FakeAnthropic(read_then_commit, api_key=UPSTREAM_KEY)
     client = await start(after_test, fake, repo)
-    request = {"model": "claude-opus-4-8", "max_tokens": 200, "messages": ASK}
+    request = {"model": "claude-opus-4-8", "max_tokens": 200, "messages": ASK, "tools": CLIENT_TOOLS}
 
     if streamed:
         async with client.messages.stream(**request) as stream:
@@ -124,7 +127,7 @@ async def test_push_is_denied_by_default_and_allowed_when_set(after_test, repo, 
     fake = FakeAnthropic(push_to("origin"), api_key=UPSTREAM_KEY)
     client = await start(after_test, fake, repo, **env)
 
-    message = await client.messages.create(model="m", max_tokens=100, messages=ASK)
+    message = await client.messages.create(model="m", max_tokens=100, messages=ASK, tools=CLIENT_TOOLS)
 
     result = last_results(fake.message_requests[1].json)[0]
     if pushed:
@@ -152,7 +155,7 @@ async def test_commit_needs_passing_tests_under_require_tests(after_test, repo, 
     client = await start(after_test, fake, repo, POLICY_GIT_REQUIRE_TESTS="true",
                          POLICY_GIT_TEST_COMMAND="python3 -m pytest -q -p no:cacheprovider test_notes.py")
 
-    await client.messages.create(model="m", max_tokens=100, messages=ASK)
+    await client.messages.create(model="m", max_tokens=100, messages=ASK, tools=CLIENT_TOOLS)
 
     result = last_results(fake.message_requests[1].json)[0]
     subjects = git(repo, "log", "--format=%s").split()
@@ -188,7 +191,7 @@ async def test_a_third_party_policy_plugin_denies_a_bundled_tool(after_test, rep
     fake = FakeAnthropic(script, api_key=UPSTREAM_KEY)
     client = await start(after_test, fake, repo, plugins=[("acme-readonly", plugin)])
 
-    message = await client.messages.create(model="m", max_tokens=100, messages=ASK)
+    message = await client.messages.create(model="m", max_tokens=100, messages=ASK, tools=CLIENT_TOOLS)
 
     assert "denied by policy 'no-writes': this deployment is read-only (new.txt)" in message.content[0].text
     assert not (repo / "new.txt").exists()

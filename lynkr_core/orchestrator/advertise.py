@@ -13,6 +13,7 @@ from lynkr_core.wire.anthropic import (
     MessagesRequest,
     ToolChoiceAny,
     ToolChoiceAuto,
+    ToolChoiceNone,
     ToolChoiceTool,
     decode_tool,
     raw,
@@ -47,8 +48,15 @@ class ToolCatalog:
         return bool(self._definitions)
 
     def offer(self, request: MessagesRequest) -> ToolOffer:
-        """``request`` with every lynkr tool whose name no client tool has; the client's win."""
+        """``request`` with every lynkr tool whose name no client tool has; the client's win.
+
+        Only a request that declares tools of its own is offered lynkr's: one without
+        (Claude Code's title generation sends ``tools: []`` and a JSON schema for the
+        answer) or with ``tool_choice`` ``none`` wants a plain completion.
+        """
         client_tools = list(request.tools) if request.tools is not UNSET else []
+        if not client_tools or isinstance(request.tool_choice_config(), ToolChoiceNone):
+            return ToolOffer(request, frozenset())
         taken = {decode_tool(raw).name for raw in client_tools}
         ours = [name for name in self._definitions if name not in taken]
         if not ours:
