@@ -15,8 +15,8 @@ from lynkr_core.wire.anthropic import (
     ToolChoiceAuto,
     ToolChoiceNone,
     ToolChoiceTool,
-    decode_tool,
     raw,
+    tool_name,
 )
 
 _encoder = msgspec.json.Encoder()
@@ -57,7 +57,7 @@ class ToolCatalog:
         client_tools = list(request.tools) if request.tools is not UNSET else []
         if not client_tools or isinstance(request.tool_choice_config(), ToolChoiceNone):
             return ToolOffer(request, frozenset())
-        taken = {decode_tool(raw).name for raw in client_tools}
+        taken = {tool_name(raw) for raw in client_tools}
         ours = [name for name in self._definitions if name not in taken]
         if not ours:
             return ToolOffer(request, frozenset())

@@ -5,7 +5,9 @@ The client sees one message for the whole loop: the first step's
 previous step stopped, and one ``message_delta``/``message_stop`` at the
 end. lynkr's own ``tool_use`` blocks are not shown (the client does not
 know those tools). While nothing needs renumbering, frames pass through
-byte for byte without being decoded.
+byte for byte, and a chunk of whole frames that starts, stops or ends
+nothing is not even parsed: the step's message is rebuilt from the kept
+chunks only when lynkr has tools to run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import msgspec
 from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.wire.anthropic import MessageResponse, Usage
 from lynkr_core.wire.events import KNOWN_EVENT_TYPES, MessageDelta, MessageStart, decode_event
-from lynkr_core.wire.sse import ServerSentEvent
+from lynkr_core.wire.sse import ServerSentEvent, SSEParser
 
 
 class _Indexed(msgspec.Struct):
@@ -34,6 +36,9 @@ class _BlockHead(msgspec.Struct):
     name: str = ""
 
 
+#: Event names a relay must see; a chunk without any of them can pass unparsed.
+_WATCHED = (b"content_block_start", b"message_start", b"message_delta", b"message_stop", b"error")
+
 _indexed = msgspec.json.Decoder(_Indexed)
 _block_start = msgspec.json.Decoder(_BlockStart)
 _message_start = msgspec.json.Decoder(MessageStart)
@@ -48,7 +53,8 @@ class StepRelay:
         self.ours = ours
         self.next_index = next_index
         self.first_step = first_step
-        self.events: list[ServerSentEvent] = []
+        self.chunks: list[bytes] = []
+        self._parser = SSEParser()
         self.hidden: set[int] = set()
         self.client_tool_calls = 0
         self.held: list[bytes] = []
@@ -60,9 +66,22 @@ class StepRelay:
         self._renumber: dict[int, int] = {}
         self._identity = next_index == 0
 
+    def feed(self, chunk: bytes) -> bytes:
+        """What the client gets for one chunk of the upstream stream (possibly nothing)."""
+        self.chunks.append(chunk)
+        if (
+            self._identity
+            and not self._parser.pending
+            and chunk.endswith(b"\n\n")
+            and not any(name in chunk for name in _WATCHED)
+        ):
+            return chunk
+        return b"".join(
+            piece for event in self._parser.feed(chunk) if (piece := self.relay(event)) is not None
+        )
+
     def relay(self, event: ServerSentEvent) -> bytes | None:
         """What the client gets for ``event``: its frame, a renumbered frame, or nothing."""
-        self.events.append(event)
         kind = event.event
         if kind == "content_block_delta" or kind == "content_block_stop":
             if self._identity:
@@ -120,7 +139,7 @@ class StepRelay:
     def message(self) -> MessageResponse | None:
         """The step's whole message as the model sent it (lynkr's tool calls included)."""
         accumulator = MessageAccumulator()
-        for event in self.events:
+        for event in SSEParser().feed(b"".join(self.chunks)):
             if event.event in KNOWN_EVENT_TYPES:
                 accumulator.add(decode_event(event.data))
         return accumulator.message()

@@ -32,7 +32,6 @@ from lynkr_core.wire.events import (
     TextDelta,
     event_frame,
 )
-from lynkr_core.wire.sse import SSEParser
 
 OpenStep = Callable[[MessagesRequest], Awaitable[tuple[bytes, AsyncIterator[bytes]]]]
 PING = event_frame(Ping())
@@ -95,13 +94,12 @@ async def stream_steps(
 
 
 async def _relay_step(first: bytes, frames: AsyncIterator[bytes], relay: StepRelay) -> AsyncIterator[bytes]:
-    parser = SSEParser()
     chunk: bytes | None = first
     try:
         while chunk is not None:
-            out = [piece for event in parser.feed(chunk) if (piece := relay.relay(event)) is not None]
+            out = relay.feed(chunk)
             if out:
-                yield b"".join(out)
+                yield out
             if relay.errored:
                 return
             chunk = await anext(frames, None)

@@ -14,6 +14,7 @@ round trip gives back what the client sent.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -228,6 +229,26 @@ class _ToolHead(msgspec.Struct):
 _tool_head_decoder = msgspec.json.Decoder(_ToolHead)
 _custom_tool_decoder = msgspec.json.Decoder(CustomTool)
 _server_tool_decoder = msgspec.json.Decoder(ServerTool)
+
+
+class _ToolName(msgspec.Struct):
+    name: str
+
+
+_tool_name_decoder = msgspec.json.Decoder(_ToolName)
+#: ``{"name":"<plain name>"`` at the very start of a tool definition, as clients write it.
+_LEADING_NAME = re.compile(rb'\{\s*"name"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"\s*,')
+
+
+def tool_name(raw: Raw | bytes) -> str:
+    """The ``name`` of a raw tool definition. Claude Code's tools carry large schemas;
+    when the name is the first key (it is in every client seen) it is read from the
+    first bytes instead of scanning the whole definition (a definition that repeats its
+    top-level ``name`` key is malformed; the first one is taken then)."""
+    leading = _LEADING_NAME.match(memoryview(raw))
+    if leading is not None:
+        return leading.group(1).decode()
+    return _tool_name_decoder.decode(raw).name
 
 
 def decode_tool(raw: Raw | bytes) -> CustomTool | ServerTool:
