@@ -74,7 +74,8 @@ async def stream_steps(
                          reason="client tool calls in the same step" if relay.client_tool_calls
                          else f"stop_reason {relay.stop_reason}")
             if tools.ledger.steps == 1:
-                yield b"".join(relay.held)
+                if relay.held:
+                    yield b"".join(relay.held)
             else:
                 yield _ending(relay.stop_reason, relay.stop_sequence, usage)
             return
