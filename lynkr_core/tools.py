@@ -57,8 +57,8 @@ class ToolEffects:
     confines them to the workspace when it runs). ``actions`` name what else
     happens, in a shared vocabulary: ``git.commit``, ``git.push``,
     ``git.pull``, ``git.stage``, ``command.test`` (the project's test
-    command), ``shell.run`` (a command the model chose), ``tasks.write``. ``GUARDED_ACTIONS``
-    need a policy's ``Permit``.
+    command), ``shell.run`` (a command the model chose), ``tasks.write``.
+    ``GUARDED_ACTIONS`` need a policy's ``Permit``.
     """
 
     reads: tuple[str, ...] = ()

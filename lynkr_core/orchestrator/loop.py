@@ -27,6 +27,7 @@ from lynkr_core.orchestrator.steps import (
     is_ours,
     pending_calls,
     results_message,
+    runs_tools,
     step_limit_note,
 )
 from lynkr_core.orchestrator.stream import OpenStep, stream_steps
@@ -83,12 +84,8 @@ class AgentLoop:
             content.extend(r for r, b in zip(response.content, blocks, strict=True) if not is_ours(b, offer.ours))
             if tools.ledger.steps == 1 and not calls:
                 return response
-            client_calls = [b for b in blocks if b.get("type") == "tool_use" and not is_ours(b, offer.ours)]
-            if not calls or response.stop_reason != "tool_use" or client_calls:
-                if calls:
-                    context.log.info("tool_calls_not_run", tools=[c.name for c in calls],
-                                     reason="client tool calls in the same step" if client_calls
-                                     else f"stop_reason {response.stop_reason}")
+            client_calls = sum(b.get("type") == "tool_use" and not is_ours(b, offer.ours) for b in blocks)
+            if not runs_tools(calls, response.stop_reason, client_calls, context.log):
                 return _merged(first, response, content, usage, response.stop_reason)
             if tools.ledger.steps >= self.max_steps:
                 context.log.warning("tool_step_limit", steps=tools.ledger.steps)

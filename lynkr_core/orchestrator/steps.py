@@ -29,6 +29,18 @@ def pending_calls(blocks: Iterable[dict[str, Any]], ours: frozenset[str]) -> lis
     ]
 
 
+def runs_tools(calls: list[PendingCall], stop_reason: str | None, client_calls: int, log: Any) -> bool:
+    """Whether the loop runs ``calls`` and goes on: the step stopped for tools
+    (``tool_use``) and called none of the client's. Calls left unrun are logged."""
+    if calls and stop_reason == "tool_use" and not client_calls:
+        return True
+    if calls:
+        log.info("tool_calls_not_run", tools=[c.name for c in calls],
+                 reason="client tool calls in the same step" if client_calls
+                 else f"stop_reason {stop_reason}")
+    return False
+
+
 def results_message(calls: list[PendingCall], results: list[ToolResult]) -> Message:
     """The user turn that answers ``calls`` with their ``results``."""
     content = []

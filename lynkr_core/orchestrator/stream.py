@@ -16,6 +16,7 @@ from lynkr_core.orchestrator.steps import (
     decode_blocks,
     pending_calls,
     results_message,
+    runs_tools,
     step_limit_note,
 )
 from lynkr_core.tools import ToolContext, ToolResult
@@ -68,11 +69,8 @@ async def stream_steps(
         add_usage(usage, relay.usage)
         message = relay.message() if relay.hidden else None
         calls = pending_calls(decode_blocks(message), offer.ours) if message is not None else []
-        if not calls or relay.stop_reason != "tool_use" or relay.client_tool_calls or not relay.stopped:
-            if calls:
-                log.info("tool_calls_not_run", tools=[c.name for c in calls],
-                         reason="client tool calls in the same step" if relay.client_tool_calls
-                         else f"stop_reason {relay.stop_reason}")
+        stop_reason = relay.stop_reason if relay.stopped else None
+        if not runs_tools(calls, stop_reason, relay.client_tool_calls, log):
             if tools.ledger.steps == 1:
                 if relay.held:
                     yield b"".join(relay.held)
@@ -126,7 +124,7 @@ async def _run_with_pings(
     finally:
         if not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
 
