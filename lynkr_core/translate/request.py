@@ -16,11 +16,13 @@ import msgspec
 import structlog
 from msgspec import UNSET
 
+from lynkr_core.errors import InvalidRequest
 from lynkr_core.translate.history import IMAGE_OMITTED, NO_RESULT, ConversationTranslator
 from lynkr_core.translate.limits import clamp_max_tokens
 from lynkr_core.translate.options import TargetOptions, Warn, ignore_warning
 from lynkr_core.translate.schema import clean_schema, tool_parameters
 from lynkr_core.wire import anthropic, openai
+from lynkr_core.wire.anthropic import DECODE_ERRORS
 
 log = structlog.get_logger("lynkr.translate")
 
@@ -66,10 +68,24 @@ def translate_request(
 ) -> Translated:
     """Translate ``request`` for ``target``; ``stream=None`` follows ``request.stream``.
 
-    Raises ``msgspec.ValidationError`` when a content block of a known type is
-    malformed (the client's error).
+    Raises ``InvalidRequest`` (400) when a content block, a tool or
+    ``output_config`` is malformed or nested too deeply to translate: the
+    client's error, named by its place in the request.
     """
-    streaming = request.is_streaming if stream is None else stream
+    try:
+        return _translate(request, target, warn, request.is_streaming if stream is None else stream)
+    except RecursionError:
+        raise InvalidRequest("request is nested too deeply to translate") from None
+    except DECODE_ERRORS:
+        problem = anthropic.request_problem(request)
+        if problem is None:
+            raise
+        raise InvalidRequest(problem) from None
+
+
+def _translate(
+    request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn, streaming: bool
+) -> Translated:
     messages = ConversationTranslator(target, warn).translate(
         request.messages, request.system_text()
     )

@@ -420,11 +420,16 @@ def decode_request(body: bytes) -> MessagesRequest:
     """Decode a Messages API request body.
 
     Raises ``msgspec.ValidationError`` or ``msgspec.DecodeError`` on malformed
-    input (the app turns them into 400 ``invalid_request_error``). Objects kept
-    raw (``tool_choice``, ``metadata``, ``thinking``) are checked here too, so
-    their errors name their path.
+    input (the app turns them into 400 ``invalid_request_error``), and
+    ``UnicodeDecodeError`` or ``RecursionError`` on invalid UTF-8 in a string
+    or nesting deeper than the interpreter's recursion limit. Objects kept raw
+    (``tool_choice``, ``metadata``, ``thinking``) are checked here too, so their
+    errors name their path, and so is each tool's ``name`` (every part of lynkr
+    that looks at tools reads it). Content blocks are not: ``request_problem``
+    says what is wrong with them when a part of lynkr that decodes them fails.
     """
     request = _decode_keeping_extras(body, _strict_request_decoder, _request_decoder, _known_request_fields)
+    _check_tool_names(request.tools)
     _check_nested(request.tool_choice, _tool_choice_decoder, "tool_choice")
     _check_nested(request.metadata, _metadata_decoder, "metadata")
     if request.thinking is not UNSET:
@@ -452,12 +457,95 @@ def _check_nested(raw_value: Any, decoder: msgspec.json.Decoder, path: str) -> N
     try:
         decoder.decode(raw_value)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        if " - at `$" in message:
-            message = message.replace("`$", f"`$.{path}", 1)
-        else:
-            message += f" - at `$.{path}`"
-        raise msgspec.ValidationError(message) from None
+        raise msgspec.ValidationError(_relocated(str(exc), path)) from None
+
+
+def _check_tool_names(tools: list[Raw] | UnsetType) -> None:
+    """Every tool is an object with a string ``name`` (a few µs: the name is read from
+    the first bytes of a definition written the usual way)."""
+    if tools is UNSET:
+        return
+    for index, raw in enumerate(tools):
+        if _LEADING_NAME.match(memoryview(raw)) is not None:
+            continue
+        try:
+            _tool_name_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise msgspec.ValidationError(_relocated(str(exc), f"tools[{index}]")) from None
+
+
+def _relocated(message: str, path: str) -> str:
+    """A msgspec error message about a value found at ``path`` of the request."""
+    if " - at `$" in message:
+        return message.replace("`$", f"`$.{path}", 1)
+    return f"{message} - at `$.{path}`"
+
+
+# --------------------------------------------------------------------------- #
+# What is wrong with a request's content
+
+#: What decoding a malformed part of a request raises: msgspec's errors, invalid UTF-8
+#: inside a raw value, nesting deeper than the interpreter's recursion limit.
+DECODE_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
+
+
+class _Problem(Exception):
+    """A malformed part of a request, as ``path: reason``."""
+
+
+def request_problem(request: MessagesRequest) -> str | None:
+    """What is wrong with the raw parts of a decoded request, as ``path: reason``
+    (``messages[1].content[0].source: Object missing required field `media_type```),
+    or ``None`` when every one of them decodes.
+
+    ``decode_request`` leaves content blocks, tools and ``output_config`` raw; this
+    decodes all of them (blocks inside ``tool_result``, documents and search results
+    too) the way translators and token counters do. Call it when such a decode
+    failed (one of ``DECODE_ERRORS``) to tell the client's malformed request (a 400
+    that names the place) from a bug of lynkr's own (``None``).
+    """
+    try:
+        if isinstance(request.system, list):
+            _check_blocks(request.system, "system")
+        for index, message in enumerate(request.messages):
+            if isinstance(message.content, list):
+                _check_blocks(message.content, f"messages[{index}].content")
+        for index, raw_tool in enumerate(request.tools or ()):
+            tool = _decoded(decode_tool, raw_tool, f"tools[{index}]")
+            if isinstance(tool, CustomTool):
+                _decoded(_any_decoder.decode, tool.input_schema, f"tools[{index}].input_schema")
+        if request.output_config is not UNSET:
+            _decoded(_any_decoder.decode, request.output_config, "output_config")
+    except _Problem as problem:
+        return str(problem)
+    except RecursionError:  # blocks inside blocks inside blocks...
+        return "content blocks are nested too deeply"
+    return None
+
+
+def _check_blocks(blocks: list[Raw], path: str) -> None:
+    for index, raw_block in enumerate(blocks):
+        where = f"{path}[{index}]"
+        block = _decoded(decode_block, raw_block, where)
+        if isinstance(block, ToolResultBlock | SearchResultBlock) and isinstance(block.content, list):
+            _check_blocks(block.content, f"{where}.content")
+        elif isinstance(block, DocumentBlock) and isinstance(block.source, ContentSource):
+            if isinstance(block.source.content, list):
+                _check_blocks(block.source.content, f"{where}.source.content")
+
+
+def _decoded(decode: Any, raw_value: Raw | bytes, where: str) -> Any:
+    try:
+        return decode(raw_value)
+    except msgspec.ValidationError as exc:
+        text, _, inner = _relocated(str(exc), where).rpartition(" - at ")
+        raise _Problem(f"{inner.strip('`').removeprefix('$.')}: {text}") from None
+    except msgspec.DecodeError as exc:
+        raise _Problem(f"{where}: {exc}") from None
+    except UnicodeDecodeError:
+        raise _Problem(f"{where}: not valid UTF-8") from None
+    except RecursionError:
+        raise _Problem(f"{where}: nested too deeply") from None
 
 
 _encoder = msgspec.json.Encoder()
