@@ -18,6 +18,7 @@ from lynkr_core.contracts import (
     RequestContext,
     RequestPreparer,
 )
+from lynkr_core.egress import EgressPolicy, UrlRefused
 from lynkr_core.errors import (
     AuthenticationFailed,
     InvalidRequest,
@@ -56,6 +57,7 @@ __all__ = [
     "Command",
     "ConfigError",
     "Denial",
+    "EgressPolicy",
     "Exchange",
     "ExtraRoute",
     "HealthCheck",
@@ -84,6 +86,7 @@ __all__ = [
     "ToolResult",
     "Translated",
     "UpstreamError",
+    "UrlRefused",
     "__version__",
     "anthropic",
     "confine",

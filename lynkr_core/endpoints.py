@@ -11,12 +11,15 @@ from lynkr_core.contracts import RequestContext
 from lynkr_core.disconnect import ClientDisconnected, until_disconnected
 from lynkr_core.errors import InvalidRequest, NotFound
 from lynkr_core.pipeline import Pipeline
+from lynkr_core.url_sources import check_url_sources
 from lynkr_core.wire.anthropic import (
+    DECODE_ERRORS,
     MessagesRequest,
     ModelList,
     TokenCount,
     decode_request,
     encode,
+    request_problem,
 )
 
 JSON = "application/json"
@@ -45,6 +48,10 @@ def parse_messages_request(body: bytes, *, require_max_tokens: bool) -> Messages
         raise InvalidRequest(_explain(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"request body is not valid UTF-8 (byte {exc.start} of a string)") from None
+    except RecursionError:
+        raise InvalidRequest("request body is nested too deeply") from None
     if not parsed.model.strip():
         raise InvalidRequest("model: must not be empty")
     if require_max_tokens:
@@ -72,6 +79,7 @@ async def create_message(request: Request) -> Response:
     body = await request.body()
     parsed = parse_messages_request(body, require_max_tokens=True)
     pipeline = _pipeline(request)
+    await check_url_sources(parsed, pipeline.settings)
     context = _context(request)
     try:
         if not parsed.is_streaming:
@@ -98,7 +106,15 @@ async def create_message(request: Request) -> Response:
 async def count_tokens(request: Request) -> Response:
     """``POST /v1/messages/count_tokens``: ``{"input_tokens": N}``."""
     parsed = parse_messages_request(await request.body(), require_max_tokens=False)
-    tokens = await _pipeline(request).count_tokens(parsed, _context(request))
+    await check_url_sources(parsed, _pipeline(request).settings)
+    try:
+        tokens = await _pipeline(request).count_tokens(parsed, _context(request))
+    except DECODE_ERRORS:
+        # Counting decodes every block; a malformed one is the client's error, not ours.
+        problem = request_problem(parsed)
+        if problem is None:
+            raise
+        raise InvalidRequest(problem) from None
     return _json(TokenCount(input_tokens=tokens))
 
 
