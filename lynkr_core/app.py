@@ -88,11 +88,15 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
                 GatewayMiddleware,
                 api_keys=settings.core.api_keys,
                 max_body_bytes=settings.core.max_body_bytes,
+                body_timeout=settings.core.body_timeout_seconds,
+                redactor=pipeline.redactor,
             )
         ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )
+    # A redirect for a trailing slash would build its Location from the client's Host header.
+    app.router.redirect_slashes = False
     app.state.pipeline = pipeline
     app.state.settings = settings
     app.state.plugin_manager = pm

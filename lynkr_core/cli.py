@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lynkr`` command."""
     try:
         settings = Settings.load()
-        configure_logging(settings.core.log_level, settings.core.log_format)
+        configure_logging(settings.core.log_level, settings.core.log_format, secrets=settings.secrets())
         commands = _commands(settings)
         parser = argparse.ArgumentParser(prog="lynkr", description="A Claude Code-compatible gateway.")
         parser.add_argument("--version", action="version", version=f"lynkr {__version__}")

@@ -17,7 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from dotenv import dotenv_values
@@ -31,6 +31,10 @@ class ConfigError(Exception):
     """The configuration is invalid; the message names the setting and the fix."""
 
 
+#: A positive number of seconds, at most a day (a client timeout, never infinite).
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+
+
 class CoreSettings(msgspec.Struct, kw_only=True):
     """The core's own settings. Each field's environment name is in ``CORE_ENV``."""
 
@@ -42,6 +46,10 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     api_keys: list[str] = []
     allow_unauthenticated_public_bind: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    keep_alive_timeout_seconds: Seconds = 75.0
+    body_timeout_seconds: Seconds = 60.0
+    allow_private_urls: bool = False
+    url_allowed_hosts: list[str] = []
     log_level: str = "info"
     log_format: str = "auto"
     plugins: list[str] | None = None
@@ -73,6 +81,10 @@ CORE_ENV: dict[str, str] = {
     "api_keys": "LYNKR_API_KEYS",
     "allow_unauthenticated_public_bind": "LYNKR_ALLOW_UNAUTHENTICATED_PUBLIC_BIND",
     "max_body_bytes": "LYNKR_MAX_BODY_BYTES",
+    "keep_alive_timeout_seconds": "LYNKR_KEEP_ALIVE_TIMEOUT_SECONDS",
+    "body_timeout_seconds": "LYNKR_BODY_TIMEOUT_SECONDS",
+    "allow_private_urls": "LYNKR_ALLOW_PRIVATE_URLS",
+    "url_allowed_hosts": "LYNKR_URL_ALLOWED_HOSTS",
     "log_level": "LOG_LEVEL",
     "log_format": "LYNKR_LOG_FORMAT",
     "plugins": "LYNKR_PLUGINS",
@@ -178,12 +190,49 @@ class Settings:
         """Every raw setting lynkr or a plugin might read, secrets masked (for ``lynkr doctor``)."""
         return {k: mask(k, v) for k, v in sorted(self._environ.items()) if _is_lynkr_name(k)}
 
+    def secrets(self) -> list[str]:
+        """Every configured value that must never be shown (logs mask them): each of
+        ``LYNKR_API_KEYS``, and the value (and each comma-separated part) of every setting
+        whose name looks secret (``SECRET_MARKERS``), from the environment, ``.env`` and
+        ``lynkr.toml``'s tables. Values shorter than ``MIN_SECRET_LENGTH`` and plain
+        numbers or booleans are left out: masking them would garble ordinary words."""
+        found: set[str] = set(self.core.api_keys)
+        named: list[tuple[Any, Any]] = list(self._environ.items())
+        for table in (self._toml.get("lynkr", {}), *self._toml.get("plugins", {}).values()):
+            if isinstance(table, Mapping):
+                named.extend(table.items())
+        for name, value in named:
+            if not _looks_secret(str(name)):
+                continue
+            values = value if isinstance(value, list) else [value]
+            for text in (v for v in values if isinstance(v, str)):
+                found.add(text.strip())
+                found.update(part.strip() for part in text.split(","))
+        return sorted(value for value in found if _worth_masking(value))
+
 
 def mask(name: str, value: str) -> str:
     """``value`` with all but its last 4 characters hidden when ``name`` looks secret."""
-    if not any(marker in name.lower() for marker in SECRET_MARKERS) or not value:
+    if not _looks_secret(name) or not value:
         return value
     return "****" + value[-4:] if len(value) > 8 else "****"
+
+
+#: Shorter values are not treated as secrets by ``Settings.secrets``.
+MIN_SECRET_LENGTH = 8
+
+
+def _looks_secret(name: str) -> bool:
+    return any(marker in name.lower() for marker in SECRET_MARKERS)
+
+
+def _worth_masking(value: str) -> bool:
+    lowered = value.lower()
+    return (
+        len(value) >= MIN_SECRET_LENGTH
+        and not value.replace(".", "", 1).isdigit()
+        and lowered not in _TRUE | _FALSE
+    )
 
 
 def _pick(explicit: str | Path | None, from_env: str | None, default: str) -> Path | None:

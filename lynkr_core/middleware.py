@@ -6,6 +6,7 @@ untouched and client disconnects still cancel them.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 import uuid
@@ -14,7 +15,8 @@ from collections.abc import Iterable
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lynkr_core.errors import AuthenticationFailed, LynkrError, RequestTooLarge
+from lynkr_core.errors import AuthenticationFailed, LynkrError, RequestTooLarge, encode_error
+from lynkr_core.redaction import Redactor
 
 log = structlog.get_logger("lynkr.http")
 
@@ -29,12 +31,25 @@ def new_request_id() -> str:
 
 class GatewayMiddleware:
     """Gives each request an id (``request-id`` header, every log line), checks the API key
-    and the body size, and turns any unhandled exception into an Anthropic 500 body."""
+    and the body size, and turns any unhandled exception into an Anthropic 500 body.
 
-    def __init__(self, app: ASGIApp, *, api_keys: Iterable[str], max_body_bytes: int) -> None:
+    Error messages pass ``redactor`` on their way out: an upstream may quote the
+    operator's key in its error, and lynkr passes upstream messages on."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: Iterable[str],
+        max_body_bytes: int,
+        body_timeout: float = 60.0,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.app = app
         self._keys = [key.encode() for key in api_keys]
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.redactor = redactor or Redactor()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +77,7 @@ class GatewayMiddleware:
             if response["started"]:
                 log.exception("error_after_response_started")
             else:
-                await _send_error(send_with_id, _as_lynkr_error(exc))
+                await _send_error(send_with_id, _as_lynkr_error(exc), self.redactor)
         finally:
             log.info(
                 "http",
@@ -94,16 +109,33 @@ class GatewayMiddleware:
                     raise _too_large(self.max_body_bytes)
 
     def _limited(self, receive: Receive) -> Receive:
+        """``receive`` with the body bounded in size, and in time while it is incomplete: a
+        body that stops arriving for ``body_timeout`` seconds is answered 408 (Hypercorn's
+        own ``read_timeout`` cannot do this: it would also cut long streamed answers).
+        Once the body is read, ``receive`` only reports the client's disconnect, untimed."""
         limit = self.max_body_bytes
+        timeout = self.body_timeout
         seen = 0
+        body_pending = True
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_pending
+            if not body_pending:
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise LynkrError(
+                    f"the request body stalled: nothing arrived for {timeout:g} s", status=408
+                ) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise _too_large(limit)
+                body_pending = message.get("more_body", False)
+            else:
+                body_pending = False
             return message
 
         return limited_receive
@@ -130,8 +162,8 @@ def _as_lynkr_error(exc: Exception) -> LynkrError:
     return LynkrError("internal error in lynkr; see the server log", status=500)
 
 
-async def _send_error(send: Send, error: LynkrError) -> None:
-    body = error.body()
+async def _send_error(send: Send, error: LynkrError, redactor: Redactor) -> None:
+    body = encode_error(error.error_type, redactor.redact(error.message))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in error.headers().items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})

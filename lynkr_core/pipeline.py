@@ -21,6 +21,7 @@ from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Exchange, Policy, Provider, RequestContext, RequestPreparer
 from lynkr_core.errors import LynkrError, PermissionDenied, UpstreamError
 from lynkr_core.orchestrator.loop import AgentLoop
+from lynkr_core.redaction import Redactor
 from lynkr_core.registry import Registry
 from lynkr_core.resilience import RetryPolicy, with_failover
 from lynkr_core.routing import Router, Target
@@ -50,6 +51,8 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.pm = pm
+        #: Masks configured secrets in error messages on their way to a client.
+        self.redactor = Redactor(settings.secrets())
         self.providers = providers
         self.policies = policies
         self.preparers = preparers
@@ -190,6 +193,8 @@ class Pipeline:
                 if parser is not None:
                     _observe(parser, accumulator, frame)
                 started = True
+                if self.redactor and b"event: error" in frame:
+                    frame = self.redactor.redact(frame.decode()).encode()
                 yield frame
                 try:
                     frame = await anext(upstream)
@@ -200,7 +205,7 @@ class Pipeline:
             if not started:
                 raise
             context.log.warning("stream_failed", error_type=exc.error_type, error=exc.message)
-            yield error_frame(exc.error_type, exc.message)
+            yield error_frame(exc.error_type, self.redactor.redact(exc.message))
         except (asyncio.CancelledError, GeneratorExit):
             exchange.disconnected = True
             raise
@@ -208,7 +213,7 @@ class Pipeline:
             exchange.error = _internal_error(exc, context)
             if not started:
                 raise exchange.error from exc
-            yield error_frame(exchange.error.error_type, exchange.error.message)
+            yield error_frame(exchange.error.error_type, self.redactor.redact(exchange.error.message))
         finally:
             if upstream is not None and hasattr(upstream, "aclose"):
                 await _close_quietly(upstream)

@@ -6,6 +6,7 @@ import ipaddress
 
 from hypercorn.config import Config
 from hypercorn.run import run
+from starlette.types import ASGIApp
 
 from lynkr_core.app import create_app
 from lynkr_core.config import ConfigError, Settings
@@ -36,10 +37,10 @@ def check_bind(settings: Settings, host: str) -> None:
     )
 
 
-def app_from_environment():
+def app_from_environment() -> ASGIApp:
     """The app, configured from the environment (what each Hypercorn worker process loads)."""
     settings = Settings.load()
-    configure_logging(settings.core.log_level, settings.core.log_format)
+    configure_logging(settings.core.log_level, settings.core.log_format, secrets=settings.secrets())
     return create_app(settings)
 
 
@@ -61,6 +62,12 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     config.worker_class = "asyncio"
     config.accesslog = None
     config.errorlog = "-"
-    config.keep_alive_timeout = 75
+    # Outlasts the 60 s idle timeout of common load balancers, so that they, not lynkr,
+    # close a pooled connection first.
+    config.keep_alive_timeout = settings.core.keep_alive_timeout_seconds
+    # Hypercorn's default backlog of 100 overflows when a few hundred clients connect at
+    # once: the rest wait for SYN retransmits (1 s, 3 s, ...) or hang half-open. The
+    # kernel caps the value at net.core.somaxconn.
+    config.backlog = 1024
     config.graceful_timeout = 10
     return run(config)
