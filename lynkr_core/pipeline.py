@@ -19,7 +19,7 @@ import structlog
 from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Exchange, Policy, Provider, RequestContext, RequestPreparer
-from lynkr_core.errors import LynkrError, PermissionDenied, UpstreamError
+from lynkr_core.errors import InvalidRequest, LynkrError, PermissionDenied, UpstreamError
 from lynkr_core.orchestrator.loop import AgentLoop
 from lynkr_core.redaction import Redactor
 from lynkr_core.registry import Registry
@@ -27,6 +27,7 @@ from lynkr_core.resilience import RetryPolicy, with_failover
 from lynkr_core.routing import Router, Target
 from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
 from lynkr_core.tools import Tool
+from lynkr_core.wire.anthropic import DECODE_ERRORS, request_problem
 from lynkr_core.wire.events import KNOWN_EVENT_TYPES, decode_event, error_frame
 from lynkr_core.wire.sse import SSEParser
 
@@ -157,7 +158,7 @@ class Pipeline:
             exchange.disconnected = True
             raise
         except Exception as exc:
-            exchange.error = _internal_error(exc, context)
+            exchange.error = _unexpected_error(exc, request, context)
             raise exchange.error from exc
         finally:
             self._finish(exchange)
@@ -210,7 +211,7 @@ class Pipeline:
             exchange.disconnected = True
             raise
         except Exception as exc:
-            exchange.error = _internal_error(exc, context)
+            exchange.error = _unexpected_error(exc, request, context)
             if not started:
                 raise exchange.error from exc
             yield error_frame(exchange.error.error_type, self.redactor.redact(exchange.error.message))
@@ -295,6 +296,18 @@ async def _close_quietly(stream: AsyncIterator[bytes]) -> None:
         await stream.aclose()  # type: ignore[attr-defined]
     except (Exception, asyncio.CancelledError):
         pass
+
+
+def _unexpected_error(exc: Exception, request: MessagesRequest, context: RequestContext) -> LynkrError:
+    """What a client is told of an exception that is not a ``LynkrError``: a 400 naming the
+    place when a plugin failed to decode a malformed part of the request (the client's
+    error), otherwise a 500 with the traceback in the log (a bug)."""
+    if isinstance(exc, DECODE_ERRORS):
+        problem = request_problem(request)
+        if problem is not None:
+            context.log.info("invalid_request", problem=problem, error=type(exc).__name__)
+            return InvalidRequest(problem)
+    return _internal_error(exc, context)
 
 
 def _internal_error(exc: Exception, context: RequestContext) -> LynkrError:

@@ -11,6 +11,7 @@ import pytest
 
 from lynkr_core import Denial, LynkrError, Policy, Provider, hookimpl
 from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.wire.anthropic import MessageResponse, Usage, decode_block
 
 VALID = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi there"}]}
 KEY = "test-key-0123456789"
@@ -29,6 +30,23 @@ class Crashing(Provider):
         yield b""
 
 
+class BlockDecoding(Provider):
+    """A provider that decodes every content block itself, as third-party ones may."""
+
+    name = "block-decoding"
+
+    async def complete(self, request, context):
+        for message in request.messages:
+            if isinstance(message.content, list):
+                [decode_block(raw) for raw in message.content]
+        return MessageResponse(id="msg_1", model=request.model, content=[], stop_reason="end_turn",
+                               usage=Usage(input_tokens=1, output_tokens=1))
+
+    async def stream(self, request, context):
+        await self.complete(request, context)
+        yield b""
+
+
 class NoTools(Policy):
     name = "no-tools"
 
@@ -42,6 +60,7 @@ def third_party_plugin():
     @hookimpl
     def lynkr_register_providers(register, settings):
         register(Crashing())
+        register(BlockDecoding())
 
     @hookimpl
     def lynkr_register_policies(register, settings):
@@ -174,6 +193,21 @@ async def test_a_provider_bug_is_a_plain_500_and_the_server_survives():
                 assert "secret internal detail" not in json.dumps(body)
                 assert "Traceback" not in json.dumps(body)
         async with http.get(url + "/health") as response:
+            assert response.status == 200
+
+
+async def test_a_malformed_block_a_provider_fails_to_decode_is_a_400_naming_it():
+    app = make_test_app({"MODEL_PROVIDER": "block-decoding"}, plugins=[("third-party", third_party_plugin())])
+    broken = {"type": "image", "source": {"type": "base64", "data": "aGk="}}  # no media_type
+    body = {**VALID, "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, broken]}]}
+    async with serving(app) as url, aiohttp.ClientSession() as http:
+        for stream in (False, True):
+            async with http.post(url + "/v1/messages", json={**body, "stream": stream}) as response:
+                assert response.status == 400
+                error = (await response.json())["error"]
+                assert error["type"] == "invalid_request_error"
+                assert "messages[0].content[1]" in error["message"]
+        async with http.post(url + "/v1/messages", json=VALID) as response:
             assert response.status == 200
 
 
