@@ -26,6 +26,26 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz targets of tests/fuzz (SSE parser, decoders, translators) for a bounded time.
+
+    ``nox -s fuzz`` (5 minutes) or ``nox -s fuzz -- --minutes 30``, shared among the
+    targets; other arguments go to pytest (``-k stream``). A failure found is saved in
+    .hypothesis/examples and replayed first by every later run, ``scripts/test`` included.
+    """
+    args = list(session.posargs)
+    minutes = "5"
+    if "--minutes" in args:
+        at = args.index("--minutes")
+        minutes = args[at + 1]
+        del args[at : at + 2]
+    session.run(
+        "uv", "run", "--locked", "pytest", "tests/fuzz", "-q", "-p", "no:cacheprovider", *args,
+        env={"LYNKR_FUZZ_SECONDS": str(float(minutes) * 60)}, external=True,
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark suite (`bench/`): direct, reference proxy and lynkr side by side.
 
@@ -46,4 +66,18 @@ def bench_peers(session: nox.Session) -> None:
     """
     session.run(
         "uv", "run", "--locked", "python", "-m", "bench", "--peers", *session.posargs, external=True
+    )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The long load test: 200 concurrent streams through ``lynkr start`` for 60 s (or
+    ``LYNKR_SOAK_SECONDS``); zero errors, flat memory and descriptors; prints the figures."""
+    import os  # here, not at the top: this session is the only one that reads the environment
+
+    seconds = os.environ.get("LYNKR_SOAK_SECONDS") or "60"
+    session.run(
+        "uv", "run", "--locked", "pytest", "tests/reliability/test_load.py", "-s", "-q",
+        "-p", "no:cacheprovider", *session.posargs,
+        env={"LYNKR_SOAK_SECONDS": seconds}, external=True,
     )

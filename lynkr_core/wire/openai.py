@@ -282,10 +282,29 @@ _chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
 
 
 def decode_completion(body: bytes | str) -> ChatCompletion:
-    """Decode a complete response body."""
-    return _completion_decoder.decode(body)
+    """Decode a complete response body.
+
+    Raises only ``msgspec`` errors. Bytes that are not UTF-8 are replaced by
+    U+FFFD first, as in a stream (the SSE parser does the same): msgspec
+    would raise ``UnicodeDecodeError``, and not at all for a bad byte inside
+    a part of a list ``content``, kept raw until the translator reads it.
+    """
+    if not isinstance(body, str):
+        body = bytes(body).decode("utf-8", errors="replace")
+    return _decode(_completion_decoder, body)
 
 
 def decode_chunk(data: bytes | str) -> ChatCompletionChunk:
-    """Decode the ``data:`` of one stream event."""
-    return _chunk_decoder.decode(data)
+    """Decode the ``data:`` of one stream event; raises only ``msgspec`` errors
+    (bytes that are not UTF-8 are replaced, as in ``decode_completion``)."""
+    if not isinstance(data, str):
+        data = bytes(data).decode("utf-8", errors="replace")
+    return _decode(_chunk_decoder, data)
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], text: str) -> Any:
+    try:
+        return decoder.decode(text)
+    except RecursionError:
+        # msgspec recurses once per level of nesting inside fields it keeps untyped
+        raise msgspec.DecodeError("JSON is nested too deeply") from None
