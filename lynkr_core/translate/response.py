@@ -68,8 +68,6 @@ def malformed_arguments_error(name: str, detail: str) -> UpstreamError:
 _STOP_REASONS = {
     "stop": "end_turn",
     "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "function_call": "tool_use",
     "content_filter": "refusal",
 }
 
@@ -85,7 +83,9 @@ def stop_reason_for(
     """The Anthropic ``(stop_reason, stop_sequence)`` for an OpenAI ``finish_reason``.
 
     ``length`` always gives ``max_tokens``; otherwise any ``tool_use`` block
-    gives ``tool_use`` (some servers say ``stop`` with tool calls); a refusal
+    gives ``tool_use`` (some servers say ``stop`` with tool calls), and only a
+    ``tool_use`` block does (``tool_calls`` without a call is ``end_turn``: a
+    client told ``tool_use`` would look for a call to answer); a refusal
     or ``content_filter`` gives ``refusal``; ``stop`` with a ``matched_stop``
     (vLLM's choice ``stop_reason``) that is one of the request's
     ``stop_sequences`` gives ``stop_sequence``. Unknown or missing reasons
@@ -208,6 +208,7 @@ def from_openai(
     blocks.finish_text()
     if message.refusal:
         blocks.plain_text(message.refusal)
+    ids: set[str] = set()
     for call in message.tool_calls or []:
         function = call.function or openai.FunctionCallOut()
         name = function.name or ""
@@ -217,7 +218,10 @@ def from_openai(
             arguments = parse_arguments(function.arguments or "")
         except MalformedArguments as exc:
             raise malformed_arguments_error(name, str(exc)) from exc
-        blocks.tool_use(call.id or new_tool_id(), name, arguments)
+        # an id the upstream repeats would give two tool_use blocks one id
+        tool_id = call.id if call.id and call.id not in ids else new_tool_id()
+        ids.add(tool_id)
+        blocks.tool_use(tool_id, name, arguments)
 
     stop_reason, stop_sequence = stop_reason_for(
         choice.finish_reason,

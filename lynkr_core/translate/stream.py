@@ -61,6 +61,9 @@ _Kind = Literal["thinking", "text", "tool"]
 _encode = msgspec.json.Encoder().encode
 _THINKING_SHELL = {"type": "thinking", "thinking": "", "signature": ""}
 _TEXT_SHELL = {"type": "text", "text": ""}
+#: Whitespace as JSON has it (``str.strip()`` also strips U+2028, U+00A0, ..., which JSON
+#: does not allow between values).
+_JSON_WHITESPACE = " \t\r\n"
 
 
 @dataclass(slots=True)
@@ -70,7 +73,7 @@ class _Call:
     index: int
     seq: int
     id: str
-    upstream_id: bool
+    upstream_id: str  # the id the upstream gave the call ("" for none), which ``id`` may not be
     name: str = ""
     parts: list[str] = field(default_factory=list)
     state: Literal["buffered", "live", "done"] = "buffered"
@@ -105,6 +108,7 @@ class StreamTranslator:
         self._open: _Kind | None = None
         self._signature: str | None = None
         self._calls: list[_Call] = []
+        self._ids: set[str] = set()
         self._by_index: dict[int, _Call] = {}
         self._live: _Call | None = None
         self._tool_use = False
@@ -269,15 +273,17 @@ class StreamTranslator:
             call = self._by_index.get(fragment.index)
         else:
             call = self._calls[-1] if self._calls else None
-        if call is not None and not (fragment.id and call.upstream_id and fragment.id != call.id):
+        if call is not None and not (fragment.id and call.upstream_id and fragment.id != call.upstream_id):
             return call
         index = fragment.index if fragment.index is not None else len(self._calls)
         call = _Call(
             index=index,
             seq=len(self._calls),
-            id=fragment.id or new_tool_id(),
-            upstream_id=bool(fragment.id),
+            # an id the upstream repeats would give two tool_use blocks one id
+            id=fragment.id if fragment.id and fragment.id not in self._ids else new_tool_id(),
+            upstream_id=fragment.id or "",
         )
+        self._ids.add(call.id)
         self._calls.append(call)
         self._by_index[index] = call
         return call
@@ -299,7 +305,7 @@ class StreamTranslator:
         call.state = "done"
         self._tool_use = True
         text = "".join(call.parts)
-        if not text.strip():
+        if not text.strip(_JSON_WHITESPACE):
             out.append(self._delta(events.InputJsonDelta(partial_json="{}")))
             return
         try:

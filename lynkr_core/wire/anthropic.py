@@ -106,11 +106,12 @@ class SearchResultBlock(msgspec.Struct, tag="search_result", tag_field="type", k
 
 
 class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type", kw_only=True):
-    """The model calls a tool; ``input`` is the parsed JSON arguments."""
+    """The model calls a tool; ``input`` is the parsed JSON arguments (an object, as the
+    Messages API requires: anything else is the client's error, not a call to pass on)."""
 
     id: str
     name: str
-    input: Any
+    input: dict[str, Any] | None
     cache_control: CacheControl | UnsetType | None = UNSET
 
 

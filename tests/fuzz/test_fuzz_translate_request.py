@@ -105,7 +105,6 @@ def test_a_near_valid_request_translates_or_is_the_clients_error(
     check_conversation(sent["messages"])
 
 
-@pytest.mark.xfail(strict=True, reason="a tool_use input that is not an object is translated")
 def test_a_tool_use_input_that_is_not_an_object_is_the_clients_error() -> None:
     """Found by the near-valid target: Anthropic answers this request 400; lynkr sent an
     OpenAI call whose arguments were the JSON string ``"not an object"``."""

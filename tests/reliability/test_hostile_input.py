@@ -484,7 +484,7 @@ async def test_deep_but_parseable_nesting_is_served_or_refused(lynkr, depth, str
     where exactly depends on the caller; translating a schema recurses in Python too);
     never a RecursionError's 500."""
     schema = _nested(depth, b'{"type":"object","properties":{"a":', b'{"type":"string"}', b"}}")
-    tool_input = _nested(depth, b"[", b"", b"]")
+    tool_input = _nested(depth, b"{\"a\":", b"1", b"}")
     body = (
         b'{"model":"m","max_tokens":16,"stream":' + (b"true" if stream else b"false")
         + b',"tools":[{"name":"deep","input_schema":' + schema + b"}]"

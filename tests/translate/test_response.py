@@ -245,8 +245,8 @@ def test_refusal() -> None:
     [
         ("stop", "end_turn"),
         ("length", "max_tokens"),
-        ("tool_calls", "tool_use"),
-        ("function_call", "tool_use"),
+        ("tool_calls", "end_turn"),  # without a tool call there is nothing to answer
+        ("function_call", "end_turn"),
         ("content_filter", "refusal"),
         (None, "end_turn"),
         ("eos", "end_turn"),
