@@ -137,14 +137,17 @@ class OpenAIChatProvider(Provider):
         """The answer's bytes as they arrive, and ``None`` each ``ping_interval`` seconds
         of silence (a ping for the client). A timed-out ``readany`` consumes nothing, so
         waiting again loses no data; no task or timer is made per chunk beyond the
-        timeout's own handle."""
+        timeout's own handle. aiohttp's read timeout (``sock_read``) is a
+        ``TimeoutError`` too: that one is raised, the upstream has stalled."""
         reader = response.content
         interval = self.ping_interval if self.ping_interval > 0 else None
         while True:
             try:
-                async with asyncio.timeout(interval):
+                async with asyncio.timeout(interval) as ping_due:
                     piece = await reader.readany()
             except TimeoutError:
+                if not ping_due.expired():
+                    raise
                 yield None
                 continue
             if not piece:

@@ -22,6 +22,7 @@ from lynkr_core import (
     error_from_exception,
     error_from_response,
 )
+from lynkr_provider_anthropic.passthrough import error_in_body, passable
 
 JSON = "application/json"
 #: Client headers passed on unchanged (the API version and beta features it asked for).
@@ -67,7 +68,9 @@ class AnthropicFormatProvider(Provider):
         try:
             return anthropic.decode_response(data)
         except msgspec.MsgspecError as exc:
-            raise UpstreamError(f"upstream sent an unreadable message: {exc}", status=502) from exc
+            raise error_in_body(data) or UpstreamError(
+                f"upstream sent an unreadable message: {exc}", status=502
+            ) from exc
 
     async def stream(
         self, request: anthropic.MessagesRequest, context: RequestContext
@@ -83,12 +86,18 @@ class AnthropicFormatProvider(Provider):
                 if not response.content_type.startswith("text/event-stream"):
                     raise _not_a_stream(response.content_type, await response.read())
                 parser = SSEParser()
-                finished = False
+                started = finished = False
                 async for chunk in response.content.iter_any():
                     events = parser.feed(chunk)
-                    if events:
+                    if not events:
+                        continue
+                    frames, failure = passable(events, started=started)
+                    if frames:
+                        started = True
                         finished = finished or any(e.event in ("message_stop", "error") for e in events)
-                        yield b"".join(event.raw for event in events)
+                        yield frames
+                    if failure is not None:
+                        raise failure
                 if not finished:
                     raise UpstreamError("upstream stream ended before message_stop", status=502)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -182,7 +191,8 @@ class AnthropicFormatProvider(Provider):
 
 
 def _not_a_stream(content_type: str, body: bytes) -> UpstreamError:
-    """A 200 answer to a streaming request that is not an event stream (often an error body)."""
-    error = error_from_response(502, body, {})
+    """A 200 answer to a streaming request that is not an event stream (often an error body,
+    then with the status of its type)."""
+    error = error_in_body(body) or error_from_response(502, body, {})
     error.message = f"upstream answered a streaming request with {content_type or 'no content type'}: {error.message}"
     return error
