@@ -12,6 +12,7 @@ type follows from it; the upstream's message reaches the client verbatim.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,8 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
 
 def error_from_exception(exc: BaseException, url: str) -> UpstreamError:
     """A connection fault or a timeout talking to ``url`` (always retryable)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamError(f"connecting to upstream {url} timed out", status=504, error_type="timeout_error")
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UpstreamError(f"upstream {url} timed out", status=504, error_type="timeout_error")
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -57,19 +60,23 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     lowered = {k.lower(): v for k, v in headers.items() if k.lower().startswith("retry-after")}
     try:
         if "retry-after-ms" in lowered:
-            return float(lowered["retry-after-ms"]) / 1000
-        if "retry-after" in lowered:
-            return max(0.0, float(lowered["retry-after"]))
+            seconds = float(lowered["retry-after-ms"]) / 1000
+        elif "retry-after" in lowered:
+            seconds = float(lowered["retry-after"])
+        else:
+            return None
     except ValueError:
         return None
-    return None
+    # passed on to the client: never negative, never inf or nan
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _read_body(body: bytes) -> tuple[str, str]:
     """(error type, message) from a JSON error body; empty strings when there are none."""
     try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        # bytes that are not UTF-8 are replaced, as in a stream: the message still reads
+        data = msgspec.json.decode(body.decode("utf-8", errors="replace"))
+    except (msgspec.DecodeError, RecursionError):
         return "", ""
     if not isinstance(data, dict):
         return "", ""

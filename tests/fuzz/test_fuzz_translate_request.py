@@ -24,7 +24,6 @@ from lynkr_core.testing.messages import Mutated, messages_requests, near_valid
 from lynkr_core.testing.openai_check import assert_valid_chat_request
 from lynkr_core.translate import TargetOptions, translate_request
 from lynkr_core.wire import anthropic, openai
-from tests.fuzz import known_bugs
 from tests.fuzz.anthropic_requests import requests
 from tests.fuzz.budget import fuzz_target
 
@@ -65,7 +64,7 @@ def check_conversation(messages: list[dict[str, Any]]) -> None:
             assert message.get("content") or calls, f"an empty assistant message: {message}"
             for call in calls:
                 arguments = json.loads(call["function"]["arguments"])
-                assert isinstance(arguments, dict) or known_bugs.NON_OBJECT_TOOL_INPUT, call
+                assert isinstance(arguments, dict), call
     assert not expected, f"calls left unanswered at the end: {expected}"
 
 

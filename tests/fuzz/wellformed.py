@@ -20,7 +20,6 @@ import msgspec
 
 from lynkr_core.wire import anthropic, events
 from lynkr_core.wire.sse import SSEParser
-from tests.fuzz import known_bugs
 
 STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"}
 #: The deltas each kind of block may receive.
@@ -126,8 +125,6 @@ class _Reader:
 def tool_input(parts: list[str]) -> dict[str, Any]:
     """A tool_use block's input from its ``input_json_delta`` fragments: a JSON object."""
     text = "".join(parts)
-    if known_bugs.UNICODE_SPACE_ARGUMENTS and text.endswith("{}") and not text[:-2].strip():
-        text = "{}"
     value = msgspec.json.decode(text) if text else {}
     assert isinstance(value, dict), f"tool input is not a JSON object: {text[:200]!r}"
     return value
@@ -135,19 +132,16 @@ def tool_input(parts: list[str]) -> dict[str, Any]:
 
 def check_stop_reason(stop_reason: str | None, blocks: list[dict[str, Any]]) -> None:
     """A known stop reason; ``tool_use`` when there is a tool_use block (unless the
-    answer was cut at ``max_tokens``); unique tool_use ids.
-
-    (The converse does not hold: an upstream's ``finish_reason: tool_calls`` with
-    no tool call gives ``tool_use`` with no tool_use block, as a unit test of the
-    translator asks; see the fuzzing report.)"""
+    answer was cut at ``max_tokens``), and ``tool_use`` only then; unique tool_use ids."""
     assert stop_reason in STOP_REASONS, stop_reason
     tools = [block for block in blocks if block["type"] == "tool_use"]
     ids = [block["id"] for block in tools]
-    if not known_bugs.REPEATED_TOOL_IDS:
-        assert len(ids) == len(set(ids)), f"duplicate tool_use ids: {ids}"
+    assert len(ids) == len(set(ids)), f"duplicate tool_use ids: {ids}"
     assert all(isinstance(block["name"], str) and block["name"] for block in tools), tools
     if tools and stop_reason != "max_tokens":
         assert stop_reason == "tool_use", (stop_reason, [b["type"] for b in blocks])
+    if not tools:
+        assert stop_reason != "tool_use", "stop_reason tool_use without a tool_use block"
 
 
 def check_message(message: anthropic.MessageResponse) -> list[dict[str, Any]]:
