@@ -195,7 +195,7 @@ class Pipeline:
                     _observe(parser, accumulator, frame)
                 started = True
                 if self.redactor and b"event: error" in frame:
-                    frame = self.redactor.redact(frame.decode()).encode()
+                    frame = self.redactor.redact(frame.decode("utf-8", "replace")).encode()
                 yield frame
                 try:
                     frame = await anext(upstream)
