@@ -28,6 +28,7 @@ from lynkr_core.errors import (
     RequestTooLarge,
     UpstreamError,
     error_type_for_status,
+    status_for_error_type,
 )
 from lynkr_core.hookspecs import hookimpl
 from lynkr_core.http import provider_timeout
@@ -99,5 +100,6 @@ __all__ = [
     "openai",
     "provider_timeout",
     "retry_after",
+    "status_for_error_type",
     "translate",
 ]

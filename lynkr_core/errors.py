@@ -24,6 +24,26 @@ ERROR_TYPE_BY_STATUS: dict[int, str] = {
 }
 
 
+#: The status Anthropic answers each of its error types with (one per type).
+STATUS_BY_ERROR_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def status_for_error_type(error_type: str) -> int | None:
+    """The HTTP status Anthropic uses for ``error_type``; ``None`` for a type it lacks."""
+    return STATUS_BY_ERROR_TYPE.get(error_type)
+
+
 def error_type_for_status(status: int) -> str:
     """The Anthropic error type for an HTTP status (``api_error`` for unknown 5xx)."""
     if status in ERROR_TYPE_BY_STATUS:

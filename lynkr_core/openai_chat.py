@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -173,16 +173,28 @@ class OpenAIChatProvider(Provider):
         """Translate, post, translate the whole answer back."""
         translated = self._translate(request, context, stream=False)
         data = await self._post(translated, context)
-        try:
-            completion = self.parse_completion(data)
-        except msgspec.MsgspecError as exc:
-            raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
-        return from_openai(
-            completion,
+        return self.message_from(
+            data,
             model=request.model,
             stop_sequences=_stop_sequences(request),
             tool_text=self._tool_text(request, translated),
         )
+
+    def message_from(
+        self,
+        data: bytes,
+        *,
+        model: str,
+        stop_sequences: Sequence[str] = (),
+        tool_text: ToolTextFactory | None = None,
+    ) -> anthropic.MessageResponse:
+        """A complete answer body as a Messages API message; ``UpstreamError`` when it
+        cannot be read."""
+        try:
+            completion = self.parse_completion(data)
+        except msgspec.MsgspecError as exc:
+            raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
+        return from_openai(completion, model=model, stop_sequences=stop_sequences, tool_text=tool_text)
 
     async def stream(
         self, request: anthropic.MessagesRequest, context: RequestContext

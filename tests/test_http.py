@@ -239,3 +239,12 @@ def test_lynkr_error_defaults():
     assert LynkrError("x", status=429).error_type == "rate_limit_error"
     assert LynkrError("x", status=529).error_type == "overloaded_error"
     assert LynkrError("x", status=429, retry_after=2).headers() == {"retry-after": "2"}
+
+
+def test_each_anthropic_error_type_has_the_status_that_maps_back_to_it():
+    from lynkr_core import error_type_for_status, status_for_error_type
+    from lynkr_core.errors import STATUS_BY_ERROR_TYPE
+
+    for error_type in STATUS_BY_ERROR_TYPE:
+        assert error_type_for_status(status_for_error_type(error_type)) == error_type
+    assert status_for_error_type("not_an_anthropic_type") is None

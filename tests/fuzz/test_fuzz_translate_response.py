@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 
-import msgspec
 import pytest
 from hypothesis import strategies as st
 
 from lynkr_core.errors import LynkrError, UpstreamError, encode_error
 from lynkr_core.openai_chat import OpenAIChatProvider
-from lynkr_core.translate import extractor_factory, from_openai
+from lynkr_core.translate import extractor_factory
 from lynkr_core.upstream import error_from_response
 from lynkr_core.wire import anthropic
 from tests.fuzz.budget import fuzz_target
@@ -32,12 +31,8 @@ PROVIDER = OpenAIChatProvider("fuzz", url="http://127.0.0.1:9/v1/chat/completion
 
 def read_answer(body: bytes, *, text_tools: bool) -> anthropic.MessageResponse:
     """What ``OpenAIChatProvider.complete`` does with an answer body (its HTTP part aside)."""
-    try:
-        completion = PROVIDER.parse_completion(body)
-    except msgspec.MsgspecError as exc:
-        raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
-    return from_openai(
-        completion,
+    return PROVIDER.message_from(
+        body,
         model=MODEL,
         stop_sequences=["STOP"],
         tool_text=extractor_factory(TEXT_TOOLS) if text_tools else None,

@@ -13,21 +13,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from lynkr_core import ServerSentEvent, UpstreamError, error_from_response
-
-#: The status Anthropic answers each error type with.
-STATUS_BY_TYPE = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
+from lynkr_core import ServerSentEvent, UpstreamError, error_from_response, status_for_error_type
 
 
 class _Head(msgspec.Struct):
@@ -48,7 +34,7 @@ def error_in_body(body: bytes | str) -> UpstreamError | None:
         return None
     raw = body.encode() if isinstance(body, str) else body
     error = error_from_response(502, raw, {})
-    status = STATUS_BY_TYPE.get(error.error_type)
+    status = status_for_error_type(error.error_type)
     if status is None:
         return error
     return UpstreamError(error.message, status=status, error_type=error.error_type)
