@@ -1,49 +1,64 @@
-"""Cancel upstream work when the client goes away before a response exists.
+"""Cancel a request's work when its client goes away.
 
-Hypercorn cancels a streaming response's generator when the client
-disconnects, but not a handler still awaiting the upstream's first byte (see
-DEPENDENCY_NOTES.md). ``until_disconnected`` races such an await against a
-watcher of the ASGI ``receive`` channel.
+Hypercorn tells an app that the client left only through the ASGI ``receive``
+channel (``http.disconnect``); it does not cancel a handler still awaiting the
+upstream (see DEPENDENCY_NOTES.md). ``CancelOnDisconnect`` watches that
+channel with one task and cancels the request's own task when the client
+leaves, so the upstream call unwinds wherever it is: before the first byte,
+or in the middle of a stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from types import TracebackType
 
 from starlette.types import Receive
 
-T = TypeVar("T")
-
 
 class ClientDisconnected(Exception):
-    """The client closed the connection before the answer was ready."""
+    """The client closed the connection before the answer was complete."""
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+class CancelOnDisconnect:
+    """``async with CancelOnDisconnect(receive):`` while the block runs, the client's
+    ``http.disconnect`` cancels the current task, and the block ends with
+    ``ClientDisconnected`` instead of ``CancelledError``.
 
-
-async def until_disconnected(receive: Receive, awaitable: Awaitable[T]) -> T:
-    """Await ``awaitable``; cancel it and raise ``ClientDisconnected`` if the client leaves first.
-
-    Call it only after the request body has been read, or the watcher would
-    consume the body's messages.
+    Enter it only after the request body has been read, or the watcher would
+    consume the body's messages. A cancellation from elsewhere (the server
+    shutting down) passes through unchanged.
     """
-    work = asyncio.ensure_future(awaitable)
-    watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-    try:
-        await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not work.done():
-            work.cancel()
-        watcher.cancel()
-    if not work.done() or work.cancelled():
-        # The watcher won: wait for the cancelled work to unwind its upstream call.
-        await asyncio.gather(work, return_exceptions=True)
-        raise ClientDisconnected
-    return work.result()
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._task: asyncio.Task | None = None
+        self._watcher: asyncio.Task | None = None
+        #: True once the client has left.
+        self.disconnected = False
+
+    async def __aenter__(self) -> CancelOnDisconnect:
+        self._task = asyncio.current_task()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._watcher is not None and self._task is not None
+        self._watcher.cancel()
+        if not self.disconnected:
+            return
+        # Withdraw the watcher's own cancellation; any other one still stands.
+        if self._task.uncancel() == 0 and (exc_type is None or issubclass(exc_type, asyncio.CancelledError)):
+            raise ClientDisconnected from None
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.disconnected = True
+        assert self._task is not None
+        self._task.cancel()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from lynkr_core import __version__
 from lynkr_core.contracts import RequestContext
-from lynkr_core.disconnect import ClientDisconnected, until_disconnected
+from lynkr_core.disconnect import CancelOnDisconnect, ClientDisconnected
 from lynkr_core.errors import InvalidRequest, NotFound
+from lynkr_core.event_stream import CLIENT_CLOSED, EventStreamResponse
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.url_sources import check_url_sources
 from lynkr_core.wire.anthropic import (
@@ -25,8 +26,6 @@ from lynkr_core.wire.anthropic import (
 JSON = "application/json"
 #: Headers of the client passed on to providers that speak the Anthropic API.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-#: Status logged (never sent) when the client left before the answer.
-CLIENT_CLOSED = 499
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -81,26 +80,17 @@ async def create_message(request: Request) -> Response:
     pipeline = _pipeline(request)
     await check_url_sources(parsed, pipeline.settings)
     context = _context(request)
+    if parsed.is_streaming:
+        return EventStreamResponse(
+            pipeline.stream(parsed, context), on_disconnect=lambda: context.log.info("client_disconnected")
+        )
     try:
-        if not parsed.is_streaming:
-            message = await until_disconnected(request.receive, pipeline.complete(parsed, context))
-            return _json(message)
-        frames = pipeline.stream(parsed, context)
-        first = await until_disconnected(request.receive, anext(frames))
+        async with CancelOnDisconnect(request.receive):
+            message = await pipeline.complete(parsed, context)
     except ClientDisconnected:
         context.log.info("client_disconnected")
         return Response(status_code=CLIENT_CLOSED)
-
-    async def body_iterator():
-        yield first
-        async for frame in frames:
-            yield frame
-
-    return StreamingResponse(
-        body_iterator(),
-        media_type="text/event-stream; charset=utf-8",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    return _json(message)
 
 
 async def count_tokens(request: Request) -> Response:

@@ -1,0 +1,63 @@
+"""The SSE response of ``POST /v1/messages``.
+
+Starlette's ``StreamingResponse`` would do, but at the ASGI spec version
+Hypercorn speaks it runs every response in a task group with a second task
+listening for the disconnect, and ``create_message`` needs a watcher of its own
+before the first frame. ``EventStreamResponse`` does both with one watcher
+and no extra task, and sends the first frame right after the headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from lynkr_core.disconnect import CancelOnDisconnect, ClientDisconnected
+
+#: Status logged (never seen by anyone) when the client left before the answer began.
+CLIENT_CLOSED = 499
+HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class EventStreamResponse(Response):
+    """Streams ``frames`` (SSE bytes) as ``text/event-stream``.
+
+    Nothing is sent until the first frame exists: an error raised before it
+    propagates, so the client gets an HTTP error with the right status. If the
+    client leaves, the frames' iterator is cancelled and closed at once (which
+    closes the upstream request) and ``on_disconnect`` is called.
+    """
+
+    media_type = "text/event-stream; charset=utf-8"
+
+    def __init__(self, frames: AsyncIterator[bytes], on_disconnect: Callable[[], None] | None = None) -> None:
+        self.frames = frames
+        self.on_disconnect = on_disconnect
+        self.status_code = 200
+        self.background = None
+        self.init_headers(HEADERS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stream; the ASGI app interface."""
+        started = False
+        try:
+            async with CancelOnDisconnect(receive):
+                frame = await anext(self.frames, None)
+                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+                started = True
+                while frame is not None:
+                    await send({"type": "http.response.body", "body": frame, "more_body": True})
+                    frame = await anext(self.frames, None)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except ClientDisconnected:
+            if self.on_disconnect is not None:
+                self.on_disconnect()
+            if not started:
+                await send({"type": "http.response.start", "status": CLIENT_CLOSED, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            close = getattr(self.frames, "aclose", None)
+            if close is not None:
+                await close()
