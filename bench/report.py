@@ -27,13 +27,24 @@ def _by_target(results: dict[str, Any], name: str) -> dict[tuple[str, int], dict
     return {_key(e): e for e in results["scenarios"] if e["target"] == name}
 
 
+def _window_range(entry: dict[str, Any], reference: dict[str, Any]) -> str:
+    """`` (lo-hi)``: the CPU ratio's range over the rounds, each window against the
+    reference's window of the same round; empty for the reference or one round."""
+    mine = entry.get("proxy_cpu_ms_per_request_by_window") or []
+    theirs = reference.get("proxy_cpu_ms_per_request_by_window") or []
+    if entry is reference or len(mine) < 2 or len(mine) != len(theirs):
+        return ""
+    ratios = [a / b for a, b in zip(mine, theirs, strict=True) if b]
+    return f" ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else ""
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     """One row per (target, mode, concurrency)."""
     reference = _by_target(results, "reference")
     direct = _by_target(results, "direct")
     rows = [
         "| target | mode | C | req/s | p50 ms | p99 ms | TTFB p50 ms | TTFB added vs direct ms "
-        "| proxy CPU ms/req | CPU vs reference | CPU µs/chunk | peak RSS MB | errors |",
+        "| proxy CPU ms/req | CPU vs reference (range over rounds) | CPU µs/chunk | peak RSS MB | errors |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for e in results["scenarios"]:
@@ -41,7 +52,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         cpu = e["proxy_cpu_ms_per_request"]
         ratio = "-"
         if cpu is not None and ref and ref["proxy_cpu_ms_per_request"]:
-            ratio = f"{cpu / ref['proxy_cpu_ms_per_request']:.2f}x"
+            ratio = f"{cpu / ref['proxy_cpu_ms_per_request']:.2f}x" + _window_range(e, ref)
         ttfb = e["ttfb_ms"]["p50"]
         if e["target"] == "direct":
             added = "floor"

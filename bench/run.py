@@ -13,14 +13,18 @@ Targets (each proxy its own process tree, started fresh, ready when
   installs them under ``.tools/bench-peers/`` and configures them):
   ``litellm`` (LiteLLM's proxy) and ``claude-code-router``.
 
-For each target, mode (``json``, ``stream``) and concurrency (1, 32): warm-up
-requests on the scenario's session, then the timed window. Measured over the
-window: requests/s, latency and TTFB percentiles, the proxy's process-tree CPU
+Every target is started first and stays up. For each mode (``json``, ``stream``)
+and concurrency (1, 32), the scenario's time is cut into rounds (4 in the full
+run) and the targets take turns, each round in a rotated order: a warm-up on a
+fresh client session, then a timed window. Drift over the run (clock speed,
+other load) then falls on every target alike. Measured over a target's windows
+together: requests/s, latency and TTFB percentiles, the proxy's process-tree CPU
 (psutil ``cpu_times`` user+system of the process and every descendant, children
-already reaped included, delta over the window / completed requests), CPU per
-streamed chunk, peak RSS of the tree (sum over its processes, sampled every 50
-ms; PSS once at the window's end), errors; and, to show where the machine's two cores went, the upstream's and
-the load generator's own CPU.
+already reaped included, deltas over the windows / completed requests; each
+window's figure is kept too), CPU per streamed chunk, peak RSS of the tree (sum
+over its processes, sampled every 50 ms; PSS once at the scenario's end), errors;
+and, to show where the machine's two cores went, the upstream's and the load
+generator's own CPU.
 """
 
 from __future__ import annotations
@@ -81,12 +85,13 @@ class Plan:
 
     duration: float  # timed window, seconds
     warmup: float  # warm-up, seconds
-    max_requests: int  # cap on the timed window
-    warmup_max: int  # cap on the warm-up
+    max_requests: int  # cap on each timed window
+    warmup_max: int  # cap on each warm-up
+    rounds: int  # windows per target and scenario, the targets taking turns
 
 
-FULL = Plan(duration=8.0, warmup=1.0, max_requests=100_000, warmup_max=5_000)
-QUICK = Plan(duration=1.2, warmup=0.3, max_requests=20_000, warmup_max=1_000)
+FULL = Plan(duration=8.0, warmup=1.0, max_requests=100_000, warmup_max=5_000, rounds=4)
+QUICK = Plan(duration=1.2, warmup=0.3, max_requests=20_000, warmup_max=1_000, rounds=2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -329,21 +334,36 @@ async def upstream_stats(session: aiohttp.ClientSession, port: int) -> dict[str,
         return await response.json()
 
 
-async def run_scenario(
-    target: Target,
+@dataclasses.dataclass
+class Window:
+    """One timed window of one target in one scenario."""
+
+    result: LoadResult
+    warm: LoadResult
+    proxy_cpu: float | None  # seconds over the window
+    upstream_cpu: float
+    client_cpu: float
+    rss_idle: int | None
+    rss_peak: int | None
+    upstream_requests: int
+    upstream_bad: int
+
+
+async def measure_window(
     url: str,
     proxy: Proc | None,
     upstream: Proc,
     upstream_port: int,
-    mode: str,
+    stream: bool,
     concurrency: int,
+    duration: float,
+    warmup: float,
     plan: Plan,
-    script: Script,
+    expect: Expect,
     control: aiohttp.ClientSession,
-    raw: bool,
-) -> dict[str, Any]:
-    stream = MODES[mode]
-    expect = Expect.of(script)
+) -> Window:
+    """A warm-up on a fresh client session, then one timed window with the CPU and RSS
+    of the proxy tree, the upstream and this load generator measured over it."""
     me = psutil.Process()
     async with open_session(concurrency) as session:
         warm = await run_load(
@@ -351,7 +371,7 @@ async def run_scenario(
             url,
             stream=stream,
             concurrency=concurrency,
-            duration=plan.warmup,
+            duration=warmup,
             max_requests=plan.warmup_max,
             expect=expect,
         )
@@ -368,7 +388,7 @@ async def run_scenario(
             url,
             stream=stream,
             concurrency=concurrency,
-            duration=plan.duration,
+            duration=duration,
             max_requests=plan.max_requests,
             expect=expect,
         )
@@ -376,39 +396,90 @@ async def run_scenario(
         upstream_cpu = upstream.cpu_seconds() - upstream_cpu
         proxy_cpu = (proxy.cpu_seconds() - proxy_cpu) if proxy else None
         rss_peak = sampler.finish() if sampler else None
-        pss = proxy.pss() if proxy else None
         stats_after = await upstream_stats(control, upstream_port)
-    client_cpu = (own_after.user + own_after.system) - (own.user + own.system)
+    return Window(
+        result=result,
+        warm=warm,
+        proxy_cpu=proxy_cpu,
+        upstream_cpu=upstream_cpu,
+        client_cpu=(own_after.user + own_after.system) - (own.user + own.system),
+        rss_idle=rss_idle,
+        rss_peak=rss_peak,
+        upstream_requests=(stats_after["chat"] + stats_after["messages"])
+        - (stats_before["chat"] + stats_before["messages"]),
+        upstream_bad=stats_after["bad"] - stats_before["bad"],
+    )
+
+
+def merged(results: list[LoadResult]) -> LoadResult:
+    """The requests of several windows as one result (walls added)."""
+    total = LoadResult()
+    for result in results:
+        total.started += result.started
+        total.latency += result.latency
+        total.ttfb += result.ttfb
+        total.ok += result.ok
+        total.errors.update(result.errors)
+        total.error_samples += [s for s in result.error_samples if s not in total.error_samples][
+            : max(0, 5 - len(total.error_samples))
+        ]
+        total.wall += result.wall
+    return total
+
+
+def scenario_entry(
+    target: Target,
+    proxy: Proc | None,
+    mode: str,
+    concurrency: int,
+    script: Script,
+    windows: list[Window],
+    raw: bool,
+) -> dict[str, Any]:
+    """The results entry of one target in one scenario: its windows added up."""
+    stream = MODES[mode]
+    result = merged([w.result for w in windows])
+    warm = merged([w.warm for w in windows])
     completed = max(1, result.completed)
+    proxy_cpu = None if proxy is None else sum(w.proxy_cpu or 0.0 for w in windows)
+    upstream_cpu = sum(w.upstream_cpu for w in windows)
+    client_cpu = sum(w.client_cpu for w in windows)
+    pss = proxy.pss() if proxy else None
     entry: dict[str, Any] = {
         "target": target.name,
         "mode": mode,
         "concurrency": concurrency,
         "chunks": script.chunks if stream else None,
         **summarize(result),
+        "windows": len(windows),
         "warmup_requests": warm.completed,
         "warmup_errors": warm.completed - warm.succeeded,
         "proxy_cpu_ms_per_request": None
         if proxy_cpu is None
         else round(proxy_cpu / completed * 1000, 4),
+        "proxy_cpu_ms_per_request_by_window": None
+        if proxy is None
+        else [round((w.proxy_cpu or 0.0) / max(1, w.result.completed) * 1000, 4) for w in windows],
         "proxy_cpu_us_per_chunk": (
             round(proxy_cpu / completed / script.chunks * 1e6, 2)
             if proxy_cpu is not None and stream
             else None
         ),
         "proxy_cpu_percent": None if proxy_cpu is None else round(proxy_cpu / result.wall * 100, 1),
-        "proxy_rss_peak_mb": None if rss_peak is None else round(rss_peak / 2**20, 1),
-        "proxy_rss_idle_mb": None if rss_idle is None else round(rss_idle / 2**20, 1),
+        "proxy_rss_peak_mb": None
+        if proxy is None
+        else round(max(w.rss_peak or 0 for w in windows) / 2**20, 1),
+        "proxy_rss_idle_mb": None
+        if proxy is None
+        else round(min(w.rss_idle or 0 for w in windows) / 2**20, 1),
         "proxy_pss_end_mb": None if pss is None else round(pss / 2**20, 1),
         "proxy_processes": len(proxy.tree()) if proxy else None,
-        "rss_samples": sampler.samples if sampler else None,
         "upstream_cpu_ms_per_request": round(upstream_cpu / completed * 1000, 4),
         "upstream_cpu_percent": round(upstream_cpu / result.wall * 100, 1),
         "client_cpu_ms_per_request": round(client_cpu / completed * 1000, 4),
         "client_cpu_percent": round(client_cpu / result.wall * 100, 1),
-        "upstream_requests": (stats_after["chat"] + stats_after["messages"])
-        - (stats_before["chat"] + stats_before["messages"]),
-        "upstream_bad_requests": stats_after["bad"] - stats_before["bad"],
+        "upstream_requests": sum(w.upstream_requests for w in windows),
+        "upstream_bad_requests": sum(w.upstream_bad for w in windows),
     }
     if raw:
         entry["raw"] = {
@@ -454,7 +525,8 @@ def metadata(plan: Plan, script: Script, targets: list[Target], quick: bool) -> 
         "peer_versions": {t.name: peers.version(t.name) for t in targets if t.kind == "peer"},
         "measurement": {
             "cpu": "psutil cpu_times user+system (+children_user/system, reaped descendants) summed over "
-            "the proxy's process tree, delta over the timed window / completed requests",
+            "the proxy's process tree, deltas over the timed windows / completed requests; the targets "
+            "take turns in short windows (plan.rounds per scenario), so drift falls on all alike",
             "rss": "sum of RSS over the proxy's process tree, sampled every 50 ms during the timed window; "
             "peak (shared pages count once per process); PSS summed over the tree once, at the window's end",
             "latency": "from send to the last body byte; TTFB: stream first body byte, JSON response head",
@@ -469,6 +541,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plan = dataclasses.replace(plan, duration=args.duration)
     if args.warmup is not None:
         plan = dataclasses.replace(plan, warmup=args.warmup)
+    if args.rounds:
+        plan = dataclasses.replace(plan, rounds=args.rounds)
     script = Script(chunks=args.chunks, delay_ms=args.delay_ms, tool=args.tool)
     names = set(args.targets or []) | (set(PEER_RUN) if args.peers else set())
     targets = [t for t in TARGETS if t.name in names or (not names and t.default)]
@@ -500,78 +574,115 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         upstream = Proc(
             "upstream", upstream_argv, target_env(TARGETS[0], upstream_port), ROOT, work
         )
+        running: list[Running] = []
         try:
             await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")
+            for target in targets:
+                started = await start_running(target, upstream_port, work, results)
+                if started is not None:
+                    running.append(started)
             async with aiohttp.ClientSession() as control:
-                for target in targets:
-                    await run_target(
-                        target, upstream, upstream_port, plan, script, control, work, args, results
-                    )
+                await run_scenarios(running, upstream, upstream_port, plan, script, control, args, results)
         finally:
+            for target in running:
+                target.stop(results)
             upstream.stop()
+    order = {t.name: i for i, t in enumerate(TARGETS)}
+    results["scenarios"].sort(
+        key=lambda e: (order[e["target"]], list(MODES).index(e["mode"]), e["concurrency"])
+    )
     return results
 
 
-async def run_target(
-    target: Target,
+@dataclasses.dataclass
+class Running:
+    """A target of this run, started (``proxy`` is None for ``direct``) and ready."""
+
+    target: Target
+    url: str
+    proxy: Proc | None
+    startup: float | None
+
+    def stop(self, results: dict[str, Any]) -> None:
+        if self.proxy:
+            self.proxy.stop()
+            log = self.proxy.log_path.read_text(errors="replace").splitlines()
+            results["logs"][self.target.name] = {"lines": len(log), "tail": log[-5:]}
+
+
+async def start_running(
+    target: Target, upstream_port: int, work: Path, results: dict[str, Any]
+) -> Running | None:
+    """Start ``target`` and wait until it is ready; None (and a recorded failure) if it is not."""
+    if target.kind == "direct":
+        return Running(target, f"http://127.0.0.1:{upstream_port}/v1/messages", None, None)
+    port = free_port()
+    proxy, health = start_target(target, port, upstream_port, work)
+    try:
+        startup = await wait_ready(proxy, f"http://127.0.0.1:{port}{health}")
+    except RuntimeError as exc:
+        print(f"  {target.name}: FAILED to start: {exc}", file=sys.stderr)
+        results["failures"].append({"target": target.name, "error": str(exc)})
+        proxy.stop()
+        return None
+    print(f"{target.name} ready in {startup:.2f} s", file=sys.stderr)
+    return Running(target, f"http://127.0.0.1:{port}/v1/messages", proxy, startup)
+
+
+async def run_scenarios(
+    running: list[Running],
     upstream: Proc,
     upstream_port: int,
     plan: Plan,
     script: Script,
     control: aiohttp.ClientSession,
-    work: Path,
     args: argparse.Namespace,
     results: dict[str, Any],
 ) -> None:
-    proxy = None
-    if target.kind == "direct":
-        url = f"http://127.0.0.1:{upstream_port}/v1/messages"
-        startup = None
-    else:
-        port = free_port()
-        proxy, health = start_target(target, port, upstream_port, work)
-        url = f"http://127.0.0.1:{port}/v1/messages"
-    try:
-        if proxy:
-            try:
-                startup = await wait_ready(proxy, f"http://127.0.0.1:{port}{health}")
-            except RuntimeError as exc:
-                print(f"  {target.name}: FAILED to start: {exc}", file=sys.stderr)
-                results["failures"].append({"target": target.name, "error": str(exc)})
-                return
-        print(
-            f"{target.name}" + (f" (ready in {startup:.2f} s)" if startup else ""), file=sys.stderr
-        )
-        for mode in MODES:
-            for concurrency in target.concurrencies:
-                entry = await run_scenario(
-                    target,
-                    url,
-                    proxy,
-                    upstream,
-                    upstream_port,
-                    mode,
-                    concurrency,
-                    plan,
-                    script,
-                    control,
-                    args.raw,
+    """Every scenario (mode, concurrency), the targets taking turns in short windows.
+
+    Each scenario's time is cut into ``plan.rounds`` windows per target, and the
+    targets take turns, starting one later each round. Whatever drifts over a run
+    (the machine's clock speed, other load, the upstream's heap) then falls on every
+    target alike, and the ratios against the reference compare like with like.
+    """
+    expect = Expect.of(script)
+    concurrencies = sorted({c for r in running for c in r.target.concurrencies})
+    for mode, stream in MODES.items():
+        for concurrency in concurrencies:
+            turn = [r for r in running if concurrency in r.target.concurrencies]
+            windows: dict[str, list[Window]] = {r.target.name: [] for r in turn}
+            for round_ in range(plan.rounds):
+                shift = round_ % len(turn)
+                for r in turn[shift:] + turn[:shift]:
+                    windows[r.target.name].append(
+                        await measure_window(
+                            r.url,
+                            r.proxy,
+                            upstream,
+                            upstream_port,
+                            stream,
+                            concurrency,
+                            plan.duration / plan.rounds,
+                            plan.warmup / plan.rounds,
+                            plan,
+                            expect,
+                            control,
+                        )
+                    )
+            for r in turn:
+                entry = scenario_entry(
+                    r.target, r.proxy, mode, concurrency, script, windows[r.target.name], args.raw
                 )
-                entry["startup_s"] = None if startup is None else round(startup, 3)
+                entry["startup_s"] = None if r.startup is None else round(r.startup, 3)
                 results["scenarios"].append(entry)
                 print(
-                    f"  {mode:6} c={concurrency:<3} {entry['rps']:8.1f} req/s  "
+                    f"{r.target.name:16} {mode:6} c={concurrency:<3} {entry['rps']:8.1f} req/s  "
                     f"p50 {entry['latency_ms']['p50']} ms  errors {entry['errors']}",
                     file=sys.stderr,
                 )
-                if entry["errors"]:
-                    for sample in entry["error_samples"][:2]:
-                        print(f"    error: {sample}", file=sys.stderr)
-    finally:
-        if proxy:
-            proxy.stop()
-            log = proxy.log_path.read_text(errors="replace").splitlines()
-            results["logs"][target.name] = {"lines": len(log), "tail": log[-5:]}
+                for sample in entry["error_samples"][:2]:
+                    print(f"    error: {sample}", file=sys.stderr)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -596,6 +707,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, help="timed window per scenario, seconds")
     parser.add_argument("--warmup", type=float, help="warm-up per scenario, seconds")
+    parser.add_argument(
+        "--rounds", type=int, help="windows per target and scenario, the targets taking turns"
+    )
     parser.add_argument(
         "--chunks", type=int, default=50, help="streamed chunks per answer (default 50)"
     )
