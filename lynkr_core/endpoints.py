@@ -26,6 +26,7 @@ from lynkr_core.wire.anthropic import (
 JSON = "application/json"
 #: Headers of the client passed on to providers that speak the Anthropic API.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+_FORWARDED_RAW = frozenset(name.encode() for name in FORWARDED_HEADERS)
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -33,7 +34,12 @@ def _pipeline(request: Request) -> Pipeline:
 
 
 def _context(request: Request) -> RequestContext:
-    headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+    # Straight from the ASGI scope (names arrive lower-cased), the first of a repeated
+    # header as Starlette's Headers would give it, without building one per request.
+    headers: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in _FORWARDED_RAW:
+            headers.setdefault(name.decode(), value.decode("latin-1"))
     return _pipeline(request).context(request.scope["state"]["request_id"], headers)
 
 

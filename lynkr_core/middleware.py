@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import time
-import uuid
 from collections.abc import Iterable
 
 import structlog
@@ -26,7 +26,7 @@ OPEN_PATHS = frozenset({"/", "/health", "/ready", "/health/live", "/health/ready
 
 def new_request_id() -> str:
     """An id in Anthropic's style: ``req_`` and 24 hex digits."""
-    return "req_" + uuid.uuid4().hex[:24]
+    return "req_" + os.urandom(12).hex()
 
 
 class GatewayMiddleware:

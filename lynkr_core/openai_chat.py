@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -93,7 +94,13 @@ class OpenAIChatProvider(Provider):
             hint = f": set {self.model_variable}" if self.model_variable else ""
             raise LynkrError(f"provider {self.name} has no model configured{hint}", status=500)
         context.model = model  # what the exchange log reports
-        return dataclasses.replace(self.options, model=model)
+        return self._options_for(self.options, model)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=256)
+    def _options_for(options: TargetOptions, model: str) -> TargetOptions:
+        """``options`` aimed at ``model``, kept: the models are the few that settings name."""
+        return dataclasses.replace(options, model=model)
 
     def encode_body(self, translated: Translated) -> bytes:
         """The request body sent upstream."""
