@@ -184,7 +184,7 @@ def _function_tool(
         description=tool.description,
         parameters=tool_parameters(msgspec.json.decode(tool.input_schema), strip_keys),
     )
-    return openai.FunctionTool(function=definition)
+    return openai.pre_encoded(openai.FunctionTool(function=definition))
 
 
 def _tool_choice(

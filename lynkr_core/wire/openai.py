@@ -80,11 +80,23 @@ class FunctionDefinition(msgspec.Struct, kw_only=True):
     strict: bool | UnsetType = UNSET
 
 
-class FunctionTool(msgspec.Struct, kw_only=True):
-    """``{"type": "function", "function": {...}}``."""
+class FunctionTool(msgspec.Struct, kw_only=True, dict=True):
+    """``{"type": "function", "function": {...}}``.
+
+    ``pre_encoded`` may attach the tool's own JSON, which ``encode_request`` then
+    copies instead of encoding the schema again.
+    """
 
     function: FunctionDefinition
     type: Literal["function"] = "function"
+
+
+def pre_encoded(tool: FunctionTool) -> FunctionTool:
+    """``tool`` with its JSON attached, for a tool that is reused and never changed
+    again (translated tool definitions are cached: Claude Code sends the same ones,
+    tens of KB of schema, every turn). Returns ``tool``."""
+    tool.__dict__["_json"] = _encoder.encode(tool)
+    return tool
 
 
 class NamedFunction(msgspec.Struct, kw_only=True):
@@ -147,10 +159,24 @@ _encoder = msgspec.json.Encoder()
 
 def encode_request(request: ChatCompletionRequest, extra: Mapping[str, Any] | None = None) -> bytes:
     """Encode a request, with provider-specific top-level keys in ``extra`` added."""
-    body = _encoder.encode(request)
+    tools = _tools_json(request.tools)
+    body = _encoder.encode(request if tools is None else msgspec.structs.replace(request, tools=tools))
     if not extra:
         return body
     return body[:-1] + b"," + _encoder.encode(dict(extra))[1:]
+
+
+def _tools_json(tools: list[FunctionTool] | UnsetType) -> msgspec.Raw | None:
+    """The JSON of ``tools`` when every one of them is ``pre_encoded``, else None."""
+    if not tools:
+        return None
+    parts = []
+    for tool in tools:
+        encoded = tool.__dict__.get("_json")
+        if encoded is None:
+            return None
+        parts.append(encoded)
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")
 
 
 def to_builtins(request: ChatCompletionRequest) -> dict[str, Any]:

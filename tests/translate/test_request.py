@@ -770,6 +770,21 @@ def test_extra_is_written_by_encode_request() -> None:
     assert encoded["model"] == OPENROUTER.model
 
 
+def test_cached_tools_are_copied_as_encoded_and_a_fresh_tool_is_encoded_in_full() -> None:
+    tool = {"name": "Read", "description": "read", "input_schema": {"type": "object", "properties": {"p": {"type": "string"}}}}
+    translated = translate_request(decode(tools=[tool]), TargetOptions(model="m"))
+    cached = translated.request.tools[0]
+    assert "_json" in cached.__dict__  # translated definitions are cached and pre-encoded
+    plain = msgspec.json.decode(msgspec.json.encode(translated.request))
+    assert json.loads(openai.encode_request(translated.request)) == plain
+    fresh = openai.FunctionTool(function=openai.FunctionDefinition(name="Other", parameters={"type": "object"}))
+    mixed = msgspec.structs.replace(translated.request, tools=[cached, fresh])
+    assert json.loads(openai.encode_request(mixed))["tools"] == [
+        plain["tools"][0],
+        {"type": "function", "function": {"name": "Other", "parameters": {"type": "object"}}},
+    ]
+
+
 def test_databricks_thinking_with_budget() -> None:
     result = run(DATABRICKS, thinking=enabled(2048), max_tokens=8000)
     assert result.extra == {"thinking": {"type": "enabled", "budget_tokens": 2048}}
