@@ -193,8 +193,11 @@ def decode_block(raw: Raw | bytes) -> ContentBlock | dict[str, Any]:
 
     Raises ``msgspec.ValidationError`` when a known block type is malformed.
     """
-    if block_type(raw) in KNOWN_BLOCK_TYPES:
-        return _block_decoder.decode(raw)
+    try:
+        return _block_decoder.decode(raw)  # the common case: one pass
+    except msgspec.ValidationError:
+        if block_type(raw) in KNOWN_BLOCK_TYPES:
+            raise
     return _any_decoder.decode(raw)
 
 
