@@ -57,8 +57,14 @@ class CancelOnDisconnect:
             raise ClientDisconnected from None
 
     async def _watch(self) -> None:
-        while (await self._receive())["type"] != "http.disconnect":
-            pass
+        try:
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        except asyncio.CancelledError:
+            # The usual end: the block finished first. Returning, rather than letting the
+            # error end the task, leaves no exception whose traceback would hold this frame
+            # (and the server's per-request queue) in a reference cycle until the GC runs.
+            return
         self.disconnected = True
         assert self._task is not None
         self._task.cancel()

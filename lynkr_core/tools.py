@@ -89,7 +89,7 @@ class ToolLedger:
     bytes_written: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class ToolContext:
     """What a tool (or a policy judging a call) may use while a request runs.
 

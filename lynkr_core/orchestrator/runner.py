@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,13 @@ class ToolRunner:
         context = ToolContext(
             request=request, workspace=self.workspace, ledger=ToolLedger(), hidden=self._hidden
         )
+        # ``invoke`` reaches its context by a weak reference: the context holds ``invoke``, and
+        # a strong one both ways would be a cycle that outlives the request until the GC runs.
+        context_ref = weakref.ref(context)
 
         async def invoke(name: str, arguments: Mapping[str, Any]) -> ToolResult:
+            context = context_ref()
+            assert context is not None  # whoever calls ``context.invoke`` holds the context
             tool = self.tools.get(name)
             if tool is None:
                 return ToolResult(f"tool {name!r} is not installed", is_error=True)
