@@ -56,6 +56,18 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_instructions(session: nox.Session) -> None:
+    """Instructions per request of the reference proxy and lynkr under callgrind: the CPU
+    comparison without the machine's noise (`bench/instructions.py`; needs valgrind).
+
+    ``nox -s bench_instructions`` (about a minute) or ``-- --requests 500``.
+    """
+    session.run(
+        "uv", "run", "--locked", "python", "-m", "bench.instructions", *session.posargs, external=True
+    )
+
+
+@nox.session
 def bench_peers(session: nox.Session) -> None:
     """The benchmark against peer gateways: LiteLLM's proxy and claude-code-router
     (installed on first use under .tools/bench-peers/, not into the project), side by

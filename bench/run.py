@@ -263,13 +263,23 @@ def target_env(target: Target, upstream_port: int) -> dict[str, str]:
     return env
 
 
-def start_target(target: Target, port: int, upstream_port: int, work: Path) -> tuple[Proc, str]:
-    """The started target and its readiness path."""
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """How to start a target: its command line, environment, directory and readiness path."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    health: str
+
+
+def target_command(target: Target, port: int, upstream_port: int, work: Path) -> Command:
+    """The command that starts ``target`` on ``port`` in front of the upstream."""
     upstream = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
     if target.kind == "peer":
         launch = peers.launch(target.name, port, upstream_port, work)
         env = target_env(target, upstream_port) | launch.env
-        return Proc(target.name, launch.argv, env, launch.cwd, work), launch.health
+        return Command(launch.argv, env, launch.cwd, launch.health)
     if target.kind == "reference":
         argv = [
             sys.executable,
@@ -294,7 +304,13 @@ def start_target(target: Target, port: int, upstream_port: int, work: Path) -> t
         ]
         cwd = work / target.name  # no .env or lynkr.toml from the checkout
         cwd.mkdir(exist_ok=True)
-    return Proc(target.name, argv, target_env(target, upstream_port), cwd, work), "/health"
+    return Command(argv, target_env(target, upstream_port), cwd, "/health")
+
+
+def start_target(target: Target, port: int, upstream_port: int, work: Path) -> tuple[Proc, str]:
+    """The started target and its readiness path."""
+    command = target_command(target, port, upstream_port, work)
+    return Proc(target.name, command.argv, command.env, command.cwd, work), command.health
 
 
 def percentile(values: list[float], q: float) -> float | None:
