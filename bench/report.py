@@ -91,6 +91,16 @@ def cpu_table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _windows(plan: dict[str, Any]) -> str:
+    rounds = plan.get("rounds", 1)
+    if rounds == 1:
+        return f"{plan['duration']} s window after {plan['warmup']} s warm-up per scenario"
+    return (
+        f"{plan['duration']} s per target and scenario in {rounds} windows, the targets taking "
+        f"turns, each window after {plan['warmup'] / rounds:g} s of warm-up"
+    )
+
+
 def describe(results: dict[str, Any]) -> str:
     """One line: what was run, where."""
     m = results["meta"]
@@ -100,8 +110,8 @@ def describe(results: dict[str, Any]) -> str:
         answer += f", {upstream['delay_ms']} ms apart"
     return (
         f"lynkr {m['lynkr_version']} ({m['git'] or 'no git'}), Python {m['python']}, {m['cpus']} CPUs; "
-        f"{'quick: ' if m['quick'] else ''}{plan['duration']} s window after {plan['warmup']} s warm-up "
-        f"per scenario; request {m['request_bytes']['stream'] / 1024:.1f} KB; answer {answer}."
+        f"{'quick: ' if m['quick'] else ''}{_windows(plan)}; "
+        f"request {m['request_bytes']['stream'] / 1024:.1f} KB; answer {answer}."
     )
 
 
