@@ -18,7 +18,12 @@ from lynkr_core.disconnect import CancelOnDisconnect, ClientDisconnected
 
 #: Status logged (never seen by anyone) when the client left before the answer began.
 CLIENT_CLOSED = 499
-HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+#: Every stream's headers, built once (what ``Response.init_headers`` would build each time).
+RAW_HEADERS = [
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+]
 
 
 class EventStreamResponse(Response):
@@ -37,7 +42,7 @@ class EventStreamResponse(Response):
         self.on_disconnect = on_disconnect
         self.status_code = 200
         self.background = None
-        self.init_headers(HEADERS)
+        self.raw_headers = list(RAW_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the stream; the ASGI app interface."""

@@ -785,6 +785,36 @@ def test_cached_tools_are_copied_as_encoded_and_a_fresh_tool_is_encoded_in_full(
     ]
 
 
+def test_tool_cache_tells_apart_definitions_that_share_length_and_ends() -> None:
+    """The cache keys on a definition's length and ends: two tools alike there but not in
+    the middle must each get their own schema, every time, in any order."""
+    middle_a = "x" * 200
+    middle_b = "y" * 200
+
+    def tool(middle: str) -> dict[str, Any]:
+        properties = {"p": {"type": "string", "description": middle}, "q": {"description": "z" * 100}}
+        schema = {"type": "object", "properties": properties}
+        return {"name": "Same", "description": "a tool whose definition is long enough", "input_schema": schema}
+
+    a, b = msgspec.json.encode(tool(middle_a)), msgspec.json.encode(tool(middle_b))
+    assert len(a) == len(b) and a[:64] == b[:64] and a[-64:] == b[-64:] and a != b  # one cache key
+    target = TargetOptions(model="m")
+    for _ in range(3):
+        for middle in (middle_a, middle_b, middle_a):
+            translated = translate_request(decode(tools=[tool(middle)]), target).request
+            parameters = translated.tools[0].function.parameters
+            assert parameters["properties"]["p"]["description"] == middle
+            encoded = json.loads(openai.encode_request(translated))
+            assert encoded["tools"][0]["function"]["parameters"]["properties"]["p"]["description"] == middle
+
+
+def test_a_repeated_tool_definition_is_translated_once() -> None:
+    tool = {"name": "Read", "description": "read", "input_schema": {"type": "object"}}
+    first = translate_request(decode(tools=[tool]), TargetOptions(model="m")).request.tools[0]
+    again = translate_request(decode(tools=[tool]), TargetOptions(model="m")).request.tools[0]
+    assert again is first
+
+
 def test_databricks_thinking_with_budget() -> None:
     result = run(DATABRICKS, thinking=enabled(2048), max_tokens=8000)
     assert result.extra == {"thinking": {"type": "enabled", "budget_tokens": 2048}}
