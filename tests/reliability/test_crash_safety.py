@@ -214,7 +214,9 @@ from lynkr_tools_workspace.taskstore import TaskStore
 store = TaskStore(Path(sys.argv[1]), "/workspace")
 for n in range(10**9):
     task = store.create(f"{sys.argv[2]}-{n}", "x" * 2000, "todo")
-    print(task.id, task.title, flush=True)
+    # one write per line, so a kill cannot leave half of one (even with PYTHONUNBUFFERED)
+    sys.stdout.write(f"{task.id} {task.title}\\n")
+    sys.stdout.flush()
 """
 WRITERS = 4
 KILLS = 3
@@ -248,7 +250,7 @@ async def test_kill_9_of_processes_writing_to_the_store_at_once(tmp_path: Path) 
             # what it printed before the kill: acknowledged too
             rest = await writer.stdout.read()
             await writer.wait()
-            for line in rest.decode().splitlines():
+            for line in rest.decode().split("\n")[:-1]:  # complete lines: acknowledged
                 number, title = line.split()
                 acknowledged[title] = int(number)
         stored = stored_tasks(db_path, Path("/workspace"))
