@@ -428,10 +428,11 @@ async def measure_window(
 
 
 def merged(results: list[LoadResult]) -> LoadResult:
-    """The requests of several windows as one result (walls added)."""
+    """The requests of several windows as one result (walls added, each window's start
+    times moved to follow the one before)."""
     total = LoadResult()
     for result in results:
-        total.started += result.started
+        total.started += [t + total.wall for t in result.started]
         total.latency += result.latency
         total.ttfb += result.ttfb
         total.ok += result.ok

@@ -27,7 +27,11 @@ class CancelOnDisconnect:
 
     Enter it only after the request body has been read, or the watcher would
     consume the body's messages. A cancellation from elsewhere (the server
-    shutting down) passes through unchanged.
+    shutting down) passes through unchanged. Code that catches CancelledError
+    can swallow the watcher's (Hypercorn does, closing a connection inside
+    ``send``): a block that then ends normally still ends with
+    ``ClientDisconnected``, and a loop inside it should stop once
+    ``disconnected`` is true.
     """
 
     def __init__(self, receive: Receive) -> None:

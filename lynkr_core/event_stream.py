@@ -48,14 +48,19 @@ class EventStreamResponse(Response):
         """Send the stream; the ASGI app interface."""
         started = False
         try:
-            async with CancelOnDisconnect(receive):
+            async with CancelOnDisconnect(receive) as watch:
                 frame = await anext(self.frames, None)
                 await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
                 started = True
                 while frame is not None:
                     await send({"type": "http.response.body", "body": frame, "more_body": True})
+                    if watch.disconnected:
+                        # The watcher's cancellation can be swallowed: Hypercorn, closing a
+                        # connection whose write failed inside ``send``, catches CancelledError.
+                        break  # the block then ends with ClientDisconnected all the same
                     frame = await anext(self.frames, None)
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                if not watch.disconnected:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         except ClientDisconnected:
             if self.on_disconnect is not None:
                 self.on_disconnect()
