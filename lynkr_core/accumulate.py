@@ -92,8 +92,14 @@ class MessageAccumulator:
             value = getattr(event.usage, name)
             if isinstance(value, int):
                 setattr(usage, name, value)
-        if event.usage.server_tool_use is not msgspec.UNSET:
-            usage.server_tool_use = event.usage.server_tool_use
+        for name in ("server_tool_use", "output_tokens_details"):
+            value = getattr(event.usage, name)
+            if value is not msgspec.UNSET:
+                setattr(usage, name, value)
+        for name in ("stop_details", "container"):
+            value = getattr(event.delta, name)
+            if value is not msgspec.UNSET:
+                setattr(self._message, name, value)
 
     def message(self) -> MessageResponse | None:
         """The message so far (``None`` before ``message_start``)."""

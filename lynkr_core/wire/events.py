@@ -81,6 +81,8 @@ class MessageDeltaBody(msgspec.Struct, kw_only=True):
 
     stop_reason: str | None = None
     stop_sequence: str | None = None
+    stop_details: Raw | UnsetType = UNSET
+    container: Raw | UnsetType = UNSET
 
 
 class MessageDeltaUsage(msgspec.Struct, kw_only=True):
@@ -91,6 +93,7 @@ class MessageDeltaUsage(msgspec.Struct, kw_only=True):
     cache_creation_input_tokens: int | UnsetType | None = UNSET
     cache_read_input_tokens: int | UnsetType | None = UNSET
     server_tool_use: Raw | UnsetType = UNSET
+    output_tokens_details: Raw | UnsetType = UNSET
 
 
 class MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):
