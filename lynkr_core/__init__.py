@@ -5,19 +5,10 @@ is internal and may change.
 """
 
 from lynkr_core import translate
+from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.config import ConfigError, Settings
-from lynkr_core.contracts import (
-    Command,
-    Denial,
-    Exchange,
-    ExtraRoute,
-    HealthCheck,
-    Permit,
-    Policy,
-    Provider,
-    RequestContext,
-    RequestPreparer,
-)
+from lynkr_core.context import RequestContext
+from lynkr_core.contracts import Command, ExtraRoute, HealthCheck, Provider, RequestPreparer
 from lynkr_core.egress import EgressPolicy, UrlRefused
 from lynkr_core.errors import (
     AuthenticationFailed,
@@ -30,9 +21,15 @@ from lynkr_core.errors import (
     error_type_for_status,
     status_for_error_type,
 )
+from lynkr_core.exchange import Attempt, Exchange, Step, ToolCallRecord
 from lynkr_core.hookspecs import hookimpl
 from lynkr_core.http import provider_timeout
+from lynkr_core.interceptors import CompleteNext, Interceptor, StreamNext
 from lynkr_core.openai_chat import OpenAIChatProvider
+from lynkr_core.policy import Denial, Permit, Policy
+from lynkr_core.services import ModelClient, Services
+from lynkr_core.stores import SessionStore, SessionSummary, StoredExchange
+from lynkr_core.streams import EventTap, message_events, message_frames, tap
 from lynkr_core.tools import (
     GUARDED_ACTIONS,
     Tool,
@@ -42,6 +39,7 @@ from lynkr_core.tools import (
     ToolError,
     ToolLedger,
     ToolResult,
+    ToolSource,
     input_schema,
 )
 from lynkr_core.translate import TargetOptions, Translated
@@ -54,16 +52,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GUARDED_ACTIONS",
+    "Attempt",
     "AuthenticationFailed",
     "Command",
+    "CompleteNext",
     "ConfigError",
     "Denial",
     "EgressPolicy",
+    "EventTap",
     "Exchange",
     "ExtraRoute",
     "HealthCheck",
+    "Interceptor",
     "InvalidRequest",
     "LynkrError",
+    "MessageAccumulator",
+    "ModelClient",
     "NotFound",
     "OpenAIChatProvider",
     "OutsideWorkspace",
@@ -76,15 +80,23 @@ __all__ = [
     "RequestTooLarge",
     "SSEParser",
     "ServerSentEvent",
+    "Services",
+    "SessionStore",
+    "SessionSummary",
     "Settings",
+    "Step",
+    "StoredExchange",
+    "StreamNext",
     "TargetOptions",
     "Tool",
     "ToolCall",
+    "ToolCallRecord",
     "ToolContext",
     "ToolEffects",
     "ToolError",
     "ToolLedger",
     "ToolResult",
+    "ToolSource",
     "Translated",
     "UpstreamError",
     "UrlRefused",
@@ -97,9 +109,12 @@ __all__ = [
     "events",
     "hookimpl",
     "input_schema",
+    "message_events",
+    "message_frames",
     "openai",
     "provider_timeout",
     "retry_after",
     "status_for_error_type",
+    "tap",
     "translate",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncIterator
 
 import structlog
@@ -16,14 +15,19 @@ from starlette.routing import BaseRoute, Route
 
 from lynkr_core import endpoints
 from lynkr_core.config import Settings
-from lynkr_core.contracts import ExtraRoute, Policy, Provider, RequestPreparer
+from lynkr_core.contracts import ExtraRoute, Provider, RequestPreparer
 from lynkr_core.errors import encode_error, error_type_for_status
 from lynkr_core.http import open_http_session
+from lynkr_core.interceptors import Interceptor
+from lynkr_core.lifecycle import Lifecycle, Managed
 from lynkr_core.middleware import GatewayMiddleware
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
+from lynkr_core.policy import Policy
 from lynkr_core.registry import RegistrationError, Registry, collect
-from lynkr_core.tools import Tool
+from lynkr_core.services import Services
+from lynkr_core.stores import SessionStore, store_kind
+from lynkr_core.tools import Tool, ToolSource
 
 log = structlog.get_logger("lynkr.app")
 
@@ -40,15 +44,60 @@ CORE_ROUTES: list[BaseRoute] = [
 ]
 
 
-def build_pipeline(settings: Settings, pm: LynkrPluginManager) -> Pipeline:
+class Registered:
+    """Everything plugins registered for one app, each kind in hook order."""
+
+    def __init__(self, settings: Settings, pm: LynkrPluginManager) -> None:
+        def gather(hook: str, registry: Registry) -> Registry:
+            return collect(pm, hook, registry, settings=settings)
+
+        self.stores: Registry[object] = gather("lynkr_register_stores", Registry[object]("store", name_of=_store_key))
+        self.providers: Registry[Provider] = gather("lynkr_register_providers", Registry[Provider]("provider"))
+        self.policies: Registry[Policy] = gather("lynkr_register_policies", Registry[Policy]("policy"))
+        self.preparers: Registry[RequestPreparer] = gather(
+            "lynkr_register_preparers", Registry[RequestPreparer]("preparer")
+        )
+        self.tool_sources: Registry[ToolSource] = gather(
+            "lynkr_register_tool_sources", Registry[ToolSource]("tool source")
+        )
+        self.tools: Registry[Tool] = gather("lynkr_register_tools", Registry[Tool]("tool"))
+        self.interceptors: Registry[Interceptor] = gather(
+            "lynkr_register_interceptors", Registry[Interceptor]("interceptor")
+        )
+
+    def session_store(self) -> SessionStore | None:
+        """The registered ``SessionStore``, if a plugin provides one."""
+        store = self.stores.get("sessions")
+        return store if isinstance(store, SessionStore) else None
+
+    def lifecycle(self) -> Lifecycle:
+        """Every registered object, stores first, in the order requests meet them."""
+        kinds: list[tuple[str, Registry]] = [
+            ("store", self.stores), ("provider", self.providers), ("policy", self.policies),
+            ("preparer", self.preparers), ("tool source", self.tool_sources), ("tool", self.tools),
+            ("interceptor", self.interceptors),
+        ]
+        return Lifecycle([
+            Managed(owner, kind, name, item)
+            for kind, registry in kinds
+            for owner, name, item in registry.owned()
+        ])
+
+
+def _store_key(store: object) -> str:
+    kind = store_kind(store)
+    if kind is None:
+        raise RegistrationError(f"store {store!r} implements no store contract lynkr knows (SessionStore)")
+    return kind
+
+
+def build_pipeline(settings: Settings, pm: LynkrPluginManager, registered: Registered | None = None) -> Pipeline:
     """Collect what plugins register into a ``Pipeline`` (no I/O, no event loop needed)."""
-    providers = collect(pm, "lynkr_register_providers", Registry[Provider]("provider"), settings=settings)
-    policies = collect(pm, "lynkr_register_policies", Registry[Policy]("policy"), settings=settings)
-    preparers = collect(
-        pm, "lynkr_register_preparers", Registry[RequestPreparer]("preparer"), settings=settings
+    registered = registered or Registered(settings, pm)
+    return Pipeline(
+        settings, pm, registered.providers, registered.policies, registered.preparers, registered.tools,
+        interceptors=registered.interceptors, tool_sources=registered.tool_sources,
     )
-    tools = collect(pm, "lynkr_register_tools", Registry[Tool]("tool"), settings=settings)
-    return Pipeline(settings, pm, providers, policies, preparers, tools)
 
 
 def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None = None) -> Starlette:
@@ -59,25 +108,32 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     """
     settings = settings or Settings.load()
     pm = pm or make_plugin_manager(settings)
-    pipeline = build_pipeline(settings, pm)
+    registered = Registered(settings, pm)
+    pipeline = build_pipeline(settings, pm, registered)
     pipeline.default_provider()
     routes = CORE_ROUTES + _plugin_routes(pm, settings)
+    lifecycle = registered.lifecycle()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pipeline.http = open_http_session(settings)
+        services = Services(settings, pipeline.http, pipeline.model_client, registered.session_store())
+        app.state.services = services
+        started = False
         try:
-            for impl in pm.hook.lynkr_startup.get_hookimpls():
-                await _maybe_await(impl.function(**_args(impl, app=app, settings=settings)))
+            await lifecycle.start(services)
+            started = True
+            if pipeline.agent.catalog.stale:
+                await pipeline.agent.catalog.refresh()
+            await pm.run_hook("lynkr_startup", strict=True, app=app, settings=settings, services=services)
             log.info("started", provider=settings.core.model_provider, plugins=pm.enabled_names())
             yield
         finally:
             await pipeline.drain()
-            for impl in pm.hook.lynkr_shutdown.get_hookimpls():
-                try:
-                    await _maybe_await(impl.function(**_args(impl, app=app, settings=settings)))
-                except Exception:
-                    log.exception("shutdown_hook_failed", plugin=impl.plugin_name)
+            if started:
+                await pm.run_hook("lynkr_shutdown", reverse=True, strict=False, app=app, settings=settings,
+                                  services=services)
+                await lifecycle.close()
             await pipeline.http.close()
             pipeline.http = None
 
@@ -139,11 +195,3 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         headers=exc.headers,
     )
 
-
-def _args(impl, **available):
-    return {name: available[name] for name in impl.argnames}
-
-
-async def _maybe_await(result) -> None:
-    if inspect.isawaitable(result):
-        await result

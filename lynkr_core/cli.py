@@ -72,7 +72,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 async def _check(provider, settings: Settings):
     import structlog
 
-    from lynkr_core.contracts import RequestContext
+    from lynkr_core.context import RequestContext
 
     async with open_http_session(settings) as http:
         context = RequestContext(

@@ -7,12 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lynkr_core import __version__
-from lynkr_core.contracts import RequestContext
+from lynkr_core.client_headers import read_headers, session_id_for
+from lynkr_core.context import RequestContext
 from lynkr_core.disconnect import CancelOnDisconnect, ClientDisconnected
 from lynkr_core.errors import InvalidRequest, NotFound
 from lynkr_core.event_stream import CLIENT_CLOSED, EventStreamResponse
 from lynkr_core.pipeline import Pipeline
-from lynkr_core.url_sources import check_url_sources
 from lynkr_core.wire.anthropic import (
     DECODE_ERRORS,
     MessagesRequest,
@@ -24,23 +24,21 @@ from lynkr_core.wire.anthropic import (
 )
 
 JSON = "application/json"
-#: Headers of the client passed on to providers that speak the Anthropic API.
-FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-_FORWARDED_RAW = frozenset(name.encode() for name in FORWARDED_HEADERS)
 
 
 def _pipeline(request: Request) -> Pipeline:
     return request.app.state.pipeline
 
 
-def _context(request: Request) -> RequestContext:
-    # Straight from the ASGI scope (names arrive lower-cased), the first of a repeated
-    # header as Starlette's Headers would give it, without building one per request.
-    headers: dict[str, str] = {}
-    for name, value in request.scope["headers"]:
-        if name in _FORWARDED_RAW:
-            headers.setdefault(name.decode(), value.decode("latin-1"))
-    return _pipeline(request).context(request.scope["state"]["request_id"], headers)
+def _context(request: Request, parsed: MessagesRequest | None = None) -> RequestContext:
+    # Straight from the ASGI scope, without building Starlette's Headers per request.
+    forwarded, visible = read_headers(request.scope["headers"])
+    return _pipeline(request).context(
+        request.scope["state"]["request_id"],
+        forwarded,
+        client_headers=visible,
+        session_id=session_id_for(visible, parsed) if parsed is not None else None,
+    )
 
 
 def parse_messages_request(body: bytes, *, require_max_tokens: bool) -> MessagesRequest:
@@ -84,8 +82,7 @@ async def create_message(request: Request) -> Response:
     body = await request.body()
     parsed = parse_messages_request(body, require_max_tokens=True)
     pipeline = _pipeline(request)
-    await check_url_sources(parsed, pipeline.settings)
-    context = _context(request)
+    context = _context(request, parsed)
     if parsed.is_streaming:
         return EventStreamResponse(
             pipeline.stream(parsed, context), on_disconnect=lambda: context.log.info("client_disconnected")
@@ -102,9 +99,8 @@ async def create_message(request: Request) -> Response:
 async def count_tokens(request: Request) -> Response:
     """``POST /v1/messages/count_tokens``: ``{"input_tokens": N}``."""
     parsed = parse_messages_request(await request.body(), require_max_tokens=False)
-    await check_url_sources(parsed, _pipeline(request).settings)
     try:
-        tokens = await _pipeline(request).count_tokens(parsed, _context(request))
+        tokens = await _pipeline(request).count_tokens(parsed, _context(request, parsed))
     except DECODE_ERRORS:
         # Counting decodes every block; a malformed one is the client's error, not ours.
         problem = request_problem(parsed)

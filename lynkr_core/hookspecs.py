@@ -1,10 +1,19 @@
-"""The contract between lynkr's core and its plugins.
+"""The contract between lynkr's core and its plugins; docs/hooks.md has a section per hook.
 
 Registration hooks (``lynkr_register_*``) are called once when an app is
 built, each with a ``register`` callback and the ``Settings``; a plugin calls
 ``register`` with the objects it contributes. The core attributes each object
 to its plugin, refuses duplicate names with an error naming both plugins, and
-does the async work through the objects' methods, never in hooks.
+does the async work through the objects' methods, never in hooks. Any
+registered object may have ``start(services)`` and ``close()``
+(``lynkr_core.lifecycle``).
+
+Order: every hook is called in pluggy's order: implementations marked
+``tryfirst`` first and ``trylast`` last, otherwise the plugin registered
+last first (installed plugins load in name order, plugins passed in code
+after them). Objects registered through a hook keep that order: it is the
+order preparers run in and interceptors nest in (the first outermost).
+``lynkr_shutdown`` runs in the reverse order.
 
 ``lynkr_startup``, ``lynkr_shutdown`` and ``lynkr_exchange_finished`` may
 return an awaitable; the core awaits it.
@@ -21,15 +30,13 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from lynkr_core.config import Settings
-    from lynkr_core.contracts import (
-        Command,
-        Exchange,
-        ExtraRoute,
-        Policy,
-        Provider,
-        RequestPreparer,
-    )
-    from lynkr_core.tools import Tool
+    from lynkr_core.contracts import Command, ExtraRoute, Provider, RequestPreparer
+    from lynkr_core.exchange import Exchange
+    from lynkr_core.interceptors import Interceptor
+    from lynkr_core.policy import Policy
+    from lynkr_core.services import Services
+    from lynkr_core.stores import SessionStore
+    from lynkr_core.tools import Tool, ToolSource
 
 hookspec = pluggy.HookspecMarker("lynkr")
 hookimpl = pluggy.HookimplMarker("lynkr")
@@ -47,25 +54,48 @@ def lynkr_register_providers(register: Callable[[Provider], None], settings: Set
 
 @hookspec
 def lynkr_register_policies(register: Callable[[Policy], None], settings: Settings) -> None:
-    """Register policies (``Policy`` objects). Every policy sees every request; any denial wins."""
+    """Register policies (``Policy`` objects). Every policy sees every request and tool call,
+    in hook order; any denial wins, and the first denying policy is the one named."""
 
 
 @hookspec
 def lynkr_register_tools(register: Callable[[Tool], None], settings: Settings) -> None:
     """Register server-side tools (``Tool`` objects), each under its ``name``.
 
-    lynkr advertises them to the model and runs them itself when
+    lynkr advertises them to the model, in hook order, and runs them itself when
     ``TOOL_EXECUTION_MODE=server``; in ``client``/``passthrough`` mode they
     are not advertised. A name a client tool also has is left to the client.
     """
 
 
 @hookspec
+def lynkr_register_tool_sources(register: Callable[[ToolSource], None], settings: Settings) -> None:
+    """Register tool sources (``ToolSource`` objects): tools known only after start-up that
+    may change (an MCP server's). Their tools follow the registered tools, in hook order;
+    a name already taken is left out."""
+
+
+@hookspec
 def lynkr_register_preparers(
     register: Callable[[RequestPreparer], None], settings: Settings
 ) -> None:
-    """Register request preparers (``RequestPreparer`` objects), run in registration order
-    before a request goes upstream: memory injection, repo context, model routing."""
+    """Register request preparers (``RequestPreparer`` objects), run in hook order after the
+    policies and before the URL check and the tool offer: memory injection, repo context.
+    Each sees the request the previous one returned."""
+
+
+@hookspec
+def lynkr_register_interceptors(register: Callable[[Interceptor], None], settings: Settings) -> None:
+    """Register interceptors (``Interceptor`` objects), which wrap each model call (each step
+    of the agent loop) outside routing and failover: a cache answers from a stored message,
+    metrics time the call. The first registered, in hook order, is the outermost."""
+
+
+@hookspec
+def lynkr_register_stores(register: Callable[[SessionStore], None], settings: Settings) -> None:
+    """Register an implementation of a shared store contract (``SessionStore``). One per
+    contract: a second is refused naming both plugins. Others reach it through
+    ``Services`` (``services.sessions``); stores start before every other object."""
 
 
 @hookspec
@@ -80,19 +110,22 @@ def lynkr_register_commands(register: Callable[[Command], None]) -> None:
 
 
 @hookspec
-def lynkr_startup(app: Starlette, settings: Settings) -> Awaitable[None] | None:
-    """Called when the server starts, before it accepts requests: open resources.
-    May return an awaitable. An exception stops the server from starting."""
+def lynkr_startup(app: Starlette, settings: Settings, services: Services) -> Awaitable[None] | None:
+    """Called when the server starts, after every registered object's ``start`` and before it
+    accepts requests, in hook order. May return an awaitable. An exception stops the server
+    from starting, naming the plugin."""
 
 
 @hookspec
-def lynkr_shutdown(app: Starlette, settings: Settings) -> Awaitable[None] | None:
-    """Called when the server stops: close what ``lynkr_startup`` opened.
-    May return an awaitable. Exceptions are logged and do not stop other plugins' shutdown."""
+def lynkr_shutdown(app: Starlette, settings: Settings, services: Services) -> Awaitable[None] | None:
+    """Called when the server stops, in the reverse of hook order, before the registered
+    objects' ``close``: close what ``lynkr_startup`` opened. May return an awaitable.
+    Exceptions are logged and do not stop other plugins' shutdown."""
 
 
 @hookspec
 def lynkr_exchange_finished(exchange: Exchange) -> Awaitable[None] | None:
     """Called after every ``/v1/messages`` request, answered or failed, streamed or not
-    (for a stream: after its last byte). For stores, metrics, memory extraction,
-    reflection. May return an awaitable; exceptions are logged, never shown to the client."""
+    (for a stream: after its last byte), in hook order, off the request path: for stores,
+    metrics, memory extraction, reflection. ``exchange`` holds every step, attempt and
+    tool call. May return an awaitable; exceptions are logged, never shown to the client."""

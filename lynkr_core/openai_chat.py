@@ -20,7 +20,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from lynkr_core.contracts import HealthCheck, Provider, RequestContext
+from lynkr_core.context import RequestContext
+from lynkr_core.contracts import HealthCheck, Provider
 from lynkr_core.errors import LynkrError, UpstreamError
 from lynkr_core.translate import (
     StreamTranslator,

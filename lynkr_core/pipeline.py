@@ -1,4 +1,5 @@
-"""One request's way: policies, preparers, the provider, then ``lynkr_exchange_finished``.
+"""One request's way: policies, preparers, egress check, tool offer, each model call
+(interceptors, routing, failover, provider), then ``lynkr_exchange_finished``.
 
 HTTP stays in ``endpoints``; this module knows requests, providers and
 hooks. Errors are ``LynkrError``s; anything else a plugin raises is logged
@@ -8,28 +9,34 @@ with its traceback and reaches the client as a plain 500 ``api_error``.
 from __future__ import annotations
 
 import asyncio
-import inspect
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
 
-from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.config import ConfigError, Settings
-from lynkr_core.contracts import Exchange, Policy, Provider, RequestContext, RequestPreparer
-from lynkr_core.errors import InvalidRequest, LynkrError, PermissionDenied, UpstreamError
+from lynkr_core.context import RequestContext
+from lynkr_core.contracts import Provider, RequestPreparer
+from lynkr_core.errors import InvalidRequest, LynkrError, PermissionDenied
+from lynkr_core.exchange import Exchange
+from lynkr_core.interceptors import Interceptor
+from lynkr_core.middleware import new_request_id
+from lynkr_core.model_calls import ModelCalls, close_quietly, first_frame
+from lynkr_core.observers import ExchangeObservers
+from lynkr_core.orchestrator.advertise import ToolOffer
 from lynkr_core.orchestrator.loop import AgentLoop
+from lynkr_core.policy import Policy
 from lynkr_core.redaction import Redactor
 from lynkr_core.registry import Registry
-from lynkr_core.resilience import RetryPolicy, with_failover
-from lynkr_core.routing import Router, Target
-from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
-from lynkr_core.tools import Tool
+from lynkr_core.resilience import RetryPolicy
+from lynkr_core.routing import Router
+from lynkr_core.services import ModelClient
+from lynkr_core.tokens import estimate_input_tokens
+from lynkr_core.tools import Tool, ToolSource
+from lynkr_core.url_sources import check_url_sources
 from lynkr_core.wire.anthropic import DECODE_ERRORS, request_problem
-from lynkr_core.wire.events import KNOWN_EVENT_TYPES, decode_event, error_frame
-from lynkr_core.wire.sse import SSEParser
+from lynkr_core.wire.events import error_frame
 
 if TYPE_CHECKING:
     from lynkr_core.plugins import LynkrPluginManager
@@ -49,6 +56,9 @@ class Pipeline:
         policies: Registry[Policy],
         preparers: Registry[RequestPreparer],
         tools: Registry[Tool] | None = None,
+        *,
+        interceptors: Registry[Interceptor] | None = None,
+        tool_sources: Registry[ToolSource] | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -57,16 +67,24 @@ class Pipeline:
         self.providers = providers
         self.policies = policies
         self.preparers = preparers
-        self.agent = AgentLoop(settings, tools or Registry[Tool]("tool"), policies)
+        self.interceptors = interceptors or Registry[Interceptor]("interceptor")
+        self.observers = ExchangeObservers(pm)
+        self.agent = AgentLoop(settings, tools or Registry[Tool]("tool"), policies, tool_sources)
         self.router = Router.from_settings(settings.core)
-        self.retry = RetryPolicy(
-            retries=settings.core.upstream_retries,
-            base=settings.core.retry_base_seconds,
-            max_delay=settings.core.retry_max_seconds,
+        self.calls = ModelCalls(
+            providers,
+            self.router,
+            RetryPolicy(
+                retries=settings.core.upstream_retries,
+                base=settings.core.retry_base_seconds,
+                max_delay=settings.core.retry_max_seconds,
+            ),
+            self.interceptors.values(),
+            keep_frames=self.observers.active,
         )
+        #: What plugins' objects use to send a Messages request of their own.
+        self.model_client = ModelClient(self._send_own)
         self.http: aiohttp.ClientSession | None = None
-        self._background: set[asyncio.Task[None]] = set()
-        self._observed = bool(pm.hook.lynkr_exchange_finished.get_hookimpls())
 
     # ------------------------------------------------------------------ setup
 
@@ -88,7 +106,15 @@ class Pipeline:
             )
         return provider
 
-    def context(self, request_id: str, headers: Mapping[str, str]) -> RequestContext:
+    def context(
+        self,
+        request_id: str,
+        headers: Mapping[str, str],
+        *,
+        client_headers: Mapping[str, str] | None = None,
+        session_id: str | None = None,
+        purpose: str = "messages",
+    ) -> RequestContext:
         """A fresh context for one request."""
         if self.http is None:
             raise LynkrError("lynkr is not started yet", status=503)
@@ -98,13 +124,21 @@ class Pipeline:
             settings=self.settings,
             log=log.bind(request_id=request_id),
             headers=headers,
+            client_headers=client_headers if client_headers is not None else {},
+            session_id=session_id,
+            purpose=purpose,
             provider_name=self.settings.core.model_provider,
         )
+
+    def provider_named(self, name: str) -> Provider:
+        """The provider registered as ``name``; a 500 ``api_error`` if there is none."""
+        return self.calls.provider_named(name)
 
     # ------------------------------------------------------------------ steps
 
     async def prepare(self, request: MessagesRequest, context: RequestContext) -> MessagesRequest:
-        """Run every policy (any denial wins), then every preparer in order."""
+        """Run every policy (any denial wins), then every preparer in hook order, then check
+        the URL sources of the request as prepared (a preparer may have added some)."""
         for policy in self.policies:
             denial = await policy.check_request(request, context)
             if denial is not None:
@@ -114,39 +148,20 @@ class Pipeline:
             prepared = await preparer.prepare(request, context)
             if prepared is not None:
                 request = prepared
+        await check_url_sources(request, self.settings)
         return request
 
-    def targets_for(self, request: MessagesRequest) -> list[Target]:
-        """The providers (and upstream models) to try for ``request``, in order."""
-        return self.router.targets(request.model, lambda: approximate_input_tokens(request))
-
-    def _aim(self, context: RequestContext, target: Target) -> Provider:
-        """The provider of ``target``, with ``context`` saying which one and which model."""
-        provider = self.provider_named(target.provider)
-        context.provider_name = target.provider
-        context.model = target.model
-        return provider
-
-    def provider_named(self, name: str) -> Provider:
-        """The provider registered as ``name``; a 500 ``api_error`` if there is none."""
-        provider = self.providers.get(name)
-        if provider is None:
-            raise LynkrError(f"provider {name!r} is not registered", status=500)
-        return provider
+    async def offer_tools(self, request: MessagesRequest) -> ToolOffer | None:
+        """``request`` with lynkr's tools added (server mode), or ``None`` when none are offered."""
+        return await self.agent.offer(request)
 
     async def complete(self, request: MessagesRequest, context: RequestContext) -> MessageResponse:
         """Answer a non-streaming request."""
-        exchange = Exchange(request=request, context=context, streamed=False)
+        exchange = Exchange(request=request, client_request=request, context=context, streamed=False)
         try:
             prepared = exchange.request = await self.prepare(request, context)
-
-            async def call_model(step: MessagesRequest) -> MessageResponse:
-                async def attempt(target: Target) -> MessageResponse:
-                    return await self._aim(context, target).complete(step, context)
-
-                return await with_failover(self.targets_for(step), attempt, self.retry, context.log)
-
-            offer = self.agent.offer(prepared)
+            offer = await self.offer_tools(prepared)
+            call_model = self.calls.complete_for(context)
             exchange.response = await (
                 call_model(prepared) if offer is None else self.agent.complete(offer, context, call_model)
             )
@@ -161,7 +176,7 @@ class Pipeline:
             exchange.error = _unexpected_error(exc, request, context)
             raise exchange.error from exc
         finally:
-            self._finish(exchange)
+            self.observers.finish(exchange)
 
     async def stream(self, request: MessagesRequest, context: RequestContext) -> AsyncIterator[bytes]:
         """Answer a streaming request as SSE frames.
@@ -169,33 +184,27 @@ class Pipeline:
         An error before the first frame is raised (the client gets an HTTP
         error); after it, the stream ends with an ``error`` event.
         """
-        exchange = Exchange(request=request, context=context, streamed=True)
-        accumulator = MessageAccumulator() if self._observed else None
-        parser = SSEParser() if accumulator is not None else None
+        exchange = Exchange(request=request, client_request=request, context=context, streamed=True)
+        client_frames: list[bytes] | None = None
         started = False
         upstream: AsyncIterator[bytes] | None = None
         try:
             prepared = exchange.request = await self.prepare(request, context)
-
-            async def open_step(step: MessagesRequest) -> tuple[bytes, AsyncIterator[bytes]]:
-                async def attempt(target: Target) -> tuple[bytes, AsyncIterator[bytes]]:
-                    provider = self._aim(context, target)
-                    return await _first_frame(provider.stream(step, context))
-
-                return await with_failover(self.targets_for(step), attempt, self.retry, context.log)
-
-            offer = self.agent.offer(prepared)
+            offer = await self.offer_tools(prepared)
+            open_step = self.calls.open_for(context)
             if offer is None:
                 first, upstream = await open_step(prepared)
             else:
-                first, upstream = await _first_frame(self.agent.stream(offer, context, open_step))
+                # The client's message is not any one step's: keep what it got, for observers.
+                client_frames = [] if self.observers.active else None
+                first, upstream = await first_frame(self.agent.stream(offer, context, open_step))
             frame = first
             while True:
-                if parser is not None:
-                    _observe(parser, accumulator, frame)
                 started = True
                 if self.redactor and b"event: error" in frame:
                     frame = self.redactor.redact(frame.decode("utf-8", "replace")).encode()
+                if client_frames is not None:
+                    client_frames.append(frame)
                 yield frame
                 try:
                     frame = await anext(upstream)
@@ -216,86 +225,40 @@ class Pipeline:
                 raise exchange.error from exc
             yield error_frame(exchange.error.error_type, self.redactor.redact(exchange.error.message))
         finally:
-            if upstream is not None and hasattr(upstream, "aclose"):
-                await _close_quietly(upstream)
-            if accumulator is not None:
-                exchange.response = accumulator.message()
-            self._finish(exchange)
+            if upstream is not None:
+                await close_quietly(upstream)
+            self.observers.finish(exchange, client_frames)
 
     async def count_tokens(self, request: MessagesRequest, context: RequestContext) -> int:
-        """Input tokens: the provider's own count, else the core's estimate."""
-        provider = self._aim(context, self.targets_for(request)[0])
-        counted = await provider.count_tokens(request, context)
+        """Input tokens of ``request`` as it would be sent (policies, preparers and the tool
+        offer applied): the provider's own count, else the core's estimate."""
+        context.purpose = "count_tokens"
+        prepared = await self.prepare(request, context)
+        offer = await self.offer_tools(prepared)
+        if offer is not None:
+            prepared = offer.request
+        target = self.calls.targets_for(prepared)[0]
+        provider = self.calls.provider_named(target.provider)
+        context.provider_name, context.model = target.provider, target.model
+        counted = await provider.count_tokens(prepared, context)
         if counted is not None:
             return counted
-        return await asyncio.to_thread(estimate_input_tokens, request)
+        return await asyncio.to_thread(estimate_input_tokens, prepared)
+
+    async def _send_own(self, request: MessagesRequest, purpose: str) -> MessageResponse:
+        """A plugin's own model call (``ModelClient``): routing and failover only."""
+        context = self.context(new_request_id(), {}, purpose=purpose)
+        context.log = context.log.bind(purpose=purpose)
+        if request.is_streaming:
+            request = request.replace(stream=False)
+        context.begin_step(request)
+        return await self.calls.routed_complete(request, context)
 
     # ------------------------------------------------------------------ after
 
-    def _finish(self, exchange: Exchange) -> None:
-        exchange.duration = time.monotonic() - exchange.context.started
-        exchange.context.log.info(
-            "exchange",
-            provider=exchange.context.provider_name,
-            upstream_model=exchange.context.model or None,
-            model=exchange.request.model,
-            streamed=exchange.streamed,
-            status="disconnected" if exchange.disconnected else (
-                exchange.error.status if exchange.error else 200
-            ),
-            duration_ms=round(exchange.duration * 1000, 1),
-        )
-        if not self._observed:
-            return
-        # A task of its own: a cancelled stream must still be reported, and
-        # the client must not wait for the observers.
-        task = asyncio.get_running_loop().create_task(self._notify(exchange))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _notify(self, exchange: Exchange) -> None:
-        for impl in self.pm.hook.lynkr_exchange_finished.get_hookimpls():
-            try:
-                self.pm.trace_call(impl.plugin_name, "lynkr_exchange_finished")
-                result = impl.function(exchange=exchange)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                exchange.context.log.exception("exchange_hook_failed", plugin=impl.plugin_name)
-
     async def drain(self) -> None:
         """Wait for pending ``lynkr_exchange_finished`` calls (at shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
-
-def _observe(parser: SSEParser, accumulator: MessageAccumulator | None, frame: bytes) -> None:
-    for event in parser.feed(frame):
-        if accumulator is not None and event.event in KNOWN_EVENT_TYPES:
-            try:
-                accumulator.add(decode_event(event.data))
-            except Exception:  # a frame we cannot read is the provider's problem, not ours
-                log.debug("unreadable_event", event=event.event)
-
-
-async def _first_frame(upstream: AsyncIterator[bytes]) -> tuple[bytes, AsyncIterator[bytes]]:
-    """Wait for a stream's first frame, so that a failure before it can still be
-    retried, failed over, or answered with an HTTP error."""
-    try:
-        first = await anext(upstream)
-    except StopAsyncIteration:
-        raise UpstreamError("the provider sent an empty stream", status=502) from None
-    except BaseException:
-        await _close_quietly(upstream)
-        raise
-    return first, upstream
-
-
-async def _close_quietly(stream: AsyncIterator[bytes]) -> None:
-    try:
-        await stream.aclose()  # type: ignore[attr-defined]
-    except (Exception, asyncio.CancelledError):
-        pass
+        await self.observers.drain()
 
 
 def _unexpected_error(exc: Exception, request: MessagesRequest, context: RequestContext) -> LynkrError:

@@ -11,7 +11,8 @@ out, or stops start-up when ``LYNKR_STRICT_PLUGINS`` is set.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,37 @@ log = structlog.get_logger("lynkr.plugins")
 
 class PluginLoadError(Exception):
     """A plugin could not be loaded or registered, and strict mode is on."""
+
+
+class HookFailed(Exception):
+    """A plugin's hook implementation raised; the message names the plugin and the hook."""
+
+    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
+        super().__init__(f"{plugin}: {hook} failed: {type(error).__name__}: {error}")
+        self.plugin = plugin
+        self.hook = hook
+
+
+@dataclass(frozen=True, slots=True)
+class HookCall:
+    """One plugin's implementation of a hook, callable with whatever arguments are at hand
+    (it takes the ones it names, as pluggy would)."""
+
+    plugin: str
+    hook: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+    def __call__(self, **available: Any) -> Any:
+        """Call the implementation with the arguments it declares."""
+        return self.function(**{name: available[name] for name in self.argnames})
+
+
+async def await_maybe(value: Any) -> Any:
+    """``value``, awaited first when it is awaitable (a hook may return either)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 @dataclass(slots=True)
@@ -80,6 +112,27 @@ class LynkrPluginManager(pluggy.PluginManager):
         log.error("plugin_failed", plugin=name, error=message)
         if self.strict:
             raise PluginLoadError(f"{name}: {message}") from exc
+
+    def hook_calls(self, hook_name: str, *, reverse: bool = False) -> list[HookCall]:
+        """A hook's implementations in the order pluggy calls them: ``tryfirst`` ones first,
+        ``trylast`` ones last, otherwise the plugin registered last first. ``reverse`` gives
+        the opposite order (shutdown)."""
+        impls = getattr(self.hook, hook_name).get_hookimpls()  # the reverse of the call order
+        ordered = impls if reverse else reversed(impls)
+        return [HookCall(i.plugin_name, hook_name, i.function, tuple(i.argnames)) for i in ordered]
+
+    async def run_hook(self, hook_name: str, *, reverse: bool = False, strict: bool, **arguments: Any) -> None:
+        """Call every implementation of ``hook_name`` in hook order (``reverse``: the opposite),
+        awaiting what returns an awaitable. A failure raises ``HookFailed`` naming the plugin
+        when ``strict``; otherwise it is logged with the plugin's name and the others still run."""
+        for call in self.hook_calls(hook_name, reverse=reverse):
+            self.trace_call(call.plugin, hook_name)
+            try:
+                await await_maybe(call(**arguments))
+            except Exception as exc:
+                if strict:
+                    raise HookFailed(call.plugin, hook_name, exc) from exc
+                log.exception("hook_failed", plugin=call.plugin, hook=hook_name)
 
     def trace_call(self, plugin_name: str, hook_name: str) -> None:
         """Log a hook call when ``LYNKR_TRACE_PLUGINS`` is set."""

@@ -58,6 +58,10 @@ class Registry(Generic[T]):
         """Registered objects, in registration order."""
         return list(self._items.values())
 
+    def owned(self) -> list[tuple[str, str, T]]:
+        """``(plugin, name, object)`` for every object, in registration order."""
+        return [(self._owners[name], name, item) for name, item in self._items.items()]
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
@@ -73,21 +77,21 @@ def collect(
 ) -> Registry[T]:
     """Call every plugin's ``hook_name`` with a ``register`` bound to that plugin.
 
-    Plugins are called in registration order. A plugin whose hook raises is
-    recorded as failed (``pm.record_failure``) and what it registered is
-    dropped; in strict mode that stops the app from being built.
+    Plugins are called in hook order (pluggy's: ``tryfirst`` first, then the
+    plugin registered last first), so the registry lists their objects in that
+    order. A plugin whose hook raises is recorded as failed
+    (``pm.record_failure``) and what it registered is dropped; in strict mode
+    that stops the app from being built.
     """
-    caller = getattr(pm.hook, hook_name)
-    for impl in caller.get_hookimpls():
-        owner = impl.plugin_name
+    for call in pm.hook_calls(hook_name):
+        owner = call.plugin
 
         def register(item: T, _owner: str = owner) -> None:
             registry.add(_owner, item)
 
-        arguments = {"register": register, **kwargs}
         try:
             pm.trace_call(owner, hook_name)
-            impl.function(**{name: arguments[name] for name in impl.argnames})
+            call(register=register, **kwargs)
         except Exception as exc:
             registry.remove_owner(owner)
             pm.record_failure(owner, f"{hook_name} failed: {exc}", exc)

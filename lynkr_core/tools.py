@@ -28,7 +28,7 @@ failure the model should read (a missing file, a refused path).
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,7 +38,7 @@ import msgspec
 from lynkr_core.workspace import OutsideWorkspace, confine
 
 if TYPE_CHECKING:
-    from lynkr_core.contracts import RequestContext
+    from lynkr_core.context import RequestContext
 
 #: Actions no call may take unless some policy explicitly permits it
 #: (``Permit``): without a policy plugin that says yes, they are refused.
@@ -59,17 +59,27 @@ class ToolEffects:
     ``git.pull``, ``git.stage``, ``command.test`` (the project's test
     command), ``shell.run`` (a command the model chose), ``tasks.write``.
     ``GUARDED_ACTIONS`` need a policy's ``Permit``.
+
+    ``opaque`` says lynkr cannot know what the call does (an MCP server's
+    tool, a tool that declares nothing): it runs alone, never alongside
+    others, and only with a policy's ``Permit``.
     """
 
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     bytes_written: int = 0
     actions: frozenset[str] = frozenset()
+    opaque: bool = False
 
     @property
     def read_only(self) -> bool:
-        """True when the call changes nothing, so it may run alongside others."""
-        return not self.writes and not self.actions
+        """True when the call is known to change nothing, so it may run alongside others."""
+        return not self.writes and not self.actions and not self.opaque
+
+    @property
+    def needs_permit(self) -> bool:
+        """True when a policy must explicitly allow the call (guarded actions, opaque effects)."""
+        return self.opaque or not self.actions.isdisjoint(GUARDED_ACTIONS)
 
 
 @dataclass(slots=True)
@@ -129,8 +139,10 @@ class Tool(abc.ABC):
     Input: ClassVar[type[msgspec.Struct]]
 
     def effects(self, args: Any) -> ToolEffects:
-        """What a call with ``args`` would do (default: reads nothing, changes nothing)."""
-        return ToolEffects()
+        """What a call with ``args`` would do. The default says nothing is known
+        (``opaque``): such a call runs alone and needs a policy's ``Permit``. Return
+        ``ToolEffects()`` for a call that reads nothing and changes nothing."""
+        return ToolEffects(opaque=True)
 
     @abc.abstractmethod
     async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
@@ -182,3 +194,30 @@ def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(item, definitions) for item in node]
     return node
+
+
+class ToolSource(abc.ABC):
+    """Tools known only once the server runs, which may change while it runs (an MCP
+    server's). Register it with ``lynkr_register_tool_sources``; give it ``start`` and
+    ``close`` to connect and disconnect (see ``lynkr_core.lifecycle``).
+
+    The core calls ``list_tools`` after start-up and again before the next request
+    whenever the source calls ``tools_changed``. A listed tool whose name another tool
+    already has is left out (logged), the earlier one kept.
+    """
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def list_tools(self) -> Sequence[Tool]:
+        """The source's tools now. An exception keeps the previous list (and is logged)."""
+
+    def tools_changed(self) -> None:
+        """Tell the core the tools changed: the next request offers the new list."""
+        for listener in getattr(self, "_listeners", ()):
+            listener(self)
+
+    def subscribe(self, listener: Callable[[ToolSource], None]) -> None:
+        """Call ``listener(self)`` on every ``tools_changed`` (the core subscribes its catalogue)."""
+        listeners: list[Callable[[ToolSource], None]] = self.__dict__.setdefault("_listeners", [])
+        listeners.append(listener)

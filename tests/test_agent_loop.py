@@ -36,6 +36,9 @@ class Echo(Tool):
     def __init__(self) -> None:
         self.calls: list[str] = []
 
+    def effects(self, args: TextInput) -> ToolEffects:
+        return ToolEffects()  # reads nothing, changes nothing
+
     async def run(self, args: TextInput, context) -> str:
         self.calls.append(args.text)
         return args.text.upper()
@@ -67,6 +70,9 @@ class Broken(Tool):
     name = "lynkr_broken"
     description = "Always fails."
     Input = TextInput
+
+    def effects(self, args: TextInput) -> ToolEffects:
+        return ToolEffects()
 
     async def run(self, args: TextInput, context) -> str:
         if args.text == "expected":

@@ -127,16 +127,17 @@ def test_a_plugin_failing_to_register_is_left_out_with_what_it_registered():
 
 
 def test_duplicate_names_are_refused_naming_both_plugins():
+    # Hook order is pluggy's: the plugin registered last is called first, so it keeps the name.
     pm = make_plugin_manager(
         settings(),
         load_entry_points=False,
-        plugins=[("first", provider_plugin("echo")), ("second", provider_plugin("echo", "other"))],
+        plugins=[("first", provider_plugin("echo", "other")), ("second", provider_plugin("echo"))],
     )
     pipeline = build_pipeline(settings(), pm)
-    assert pipeline.providers.owner("echo") == "first"
+    assert pipeline.providers.owner("echo") == "second"
     assert "other" not in pipeline.providers  # the failing plugin's registrations are dropped
-    assert pm.statuses["second"].reason == (
-        "failed: lynkr_register_providers failed: second: provider 'echo' already registered by first"
+    assert pm.statuses["first"].reason == (
+        "failed: lynkr_register_providers failed: first: provider 'echo' already registered by second"
     )
 
 

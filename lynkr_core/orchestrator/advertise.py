@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
+import structlog
 from msgspec import UNSET, Raw
 
 from lynkr_core.registry import Registry
-from lynkr_core.tools import Tool
+from lynkr_core.tools import Tool, ToolSource
 from lynkr_core.wire.anthropic import (
     MessagesRequest,
     ToolChoiceAny,
@@ -20,6 +23,7 @@ from lynkr_core.wire.anthropic import (
 )
 
 _encoder = msgspec.json.Encoder()
+log = structlog.get_logger("lynkr.tools")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +35,63 @@ class ToolOffer:
 
 
 class ToolCatalog:
-    """lynkr's registered tools as Messages API tool definitions, encoded once."""
+    """lynkr's tools, registered and from tool sources, as Messages API tool definitions,
+    encoded once per change.
 
-    def __init__(self, tools: Registry[Tool]) -> None:
-        self.tools = tools
-        self._definitions: dict[str, Raw] = {
-            tool.name: Raw(_encoder.encode({
-                "name": tool.name,
-                "description": tool.description,
-                "input_schema": tool.input_schema(),
-            }))
-            for tool in tools
-        }
+    A source's tools are listed after start-up (``refresh``) and again before the next
+    request whenever the source announces a change (``stale``). A name already taken
+    by a registered tool or an earlier source is left out, with a warning.
+    """
+
+    def __init__(self, tools: Registry[Tool], sources: Sequence[ToolSource] = ()) -> None:
+        self.static = tools
+        self.sources = list(sources)
+        #: True when a source announced a change that ``refresh`` has not picked up yet.
+        self.stale = bool(self.sources)
+        self._listed: list[list[Tool]] = [[] for _ in self.sources]
+        self._lock: asyncio.Lock | None = None
+        for source in self.sources:
+            source.subscribe(self._changed)
+        self._rebuild()
+
+    def _changed(self, source: ToolSource) -> None:
+        log.info("tools_changed", source=source.name)
+        self.stale = True
+
+    async def refresh(self) -> None:
+        """List every source's tools again and rebuild the definitions (one refresh at a time;
+        a change announced while listing leaves the catalogue stale for the next request)."""
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if not self.stale:
+                return
+            self.stale = False
+            for position, source in enumerate(self.sources):
+                try:
+                    self._listed[position] = list(await source.list_tools())
+                except Exception:
+                    log.exception("tool_source_failed", source=source.name)
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        tools: dict[str, Tool] = {tool.name: tool for tool in self.static}
+        for source, listed in zip(self.sources, self._listed, strict=True):
+            for tool in listed:
+                if tool.name in tools:
+                    log.warning("tool_name_taken", tool=tool.name, source=source.name)
+                    continue
+                tools[tool.name] = tool
+        definitions = {name: self._definition(tool) for name, tool in tools.items()}
+        self.tools, self._definitions = tools, definitions
+
+    def _definition(self, tool: Tool) -> Raw:
+        return Raw(_encoder.encode({
+            "name": tool.name, "description": tool.description, "input_schema": tool.input_schema(),
+        }))
+
+    def get(self, name: str) -> Tool | None:
+        """The tool the model calls ``name`` right now, or ``None``."""
+        return self.tools.get(name)
 
     def __bool__(self) -> bool:
         return bool(self._definitions)

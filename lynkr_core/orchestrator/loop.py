@@ -17,11 +17,10 @@ import msgspec
 from msgspec import Raw
 
 from lynkr_core.config import Settings
-from lynkr_core.contracts import Policy, RequestContext
+from lynkr_core.context import RequestContext
 from lynkr_core.orchestrator.advertise import ToolCatalog, ToolOffer, relaxed_tool_choice
 from lynkr_core.orchestrator.runner import ToolRunner
 from lynkr_core.orchestrator.steps import (
-    add_usage,
     assistant_message,
     decode_blocks,
     is_ours,
@@ -31,9 +30,10 @@ from lynkr_core.orchestrator.steps import (
     step_limit_note,
 )
 from lynkr_core.orchestrator.stream import OpenStep, stream_steps
+from lynkr_core.policy import Policy
 from lynkr_core.registry import Registry
-from lynkr_core.tools import Tool
-from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest, Usage, raw
+from lynkr_core.tools import Tool, ToolSource
+from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest, Usage, add_usage, raw
 
 CallModel = Callable[[MessagesRequest], Awaitable[MessageResponse]]
 
@@ -41,19 +41,30 @@ CallModel = Callable[[MessagesRequest], Awaitable[MessageResponse]]
 class AgentLoop:
     """Runs lynkr's tools between model calls for one app (``TOOL_EXECUTION_MODE=server``)."""
 
-    def __init__(self, settings: Settings, tools: Registry[Tool], policies: Registry[Policy]) -> None:
-        self.catalog = ToolCatalog(tools)
-        self.runner = ToolRunner(settings, tools, policies)
-        self.enabled = settings.core.tool_execution_mode == "server" and bool(self.catalog)
+    def __init__(
+        self,
+        settings: Settings,
+        tools: Registry[Tool],
+        policies: Registry[Policy],
+        sources: Registry[ToolSource] | None = None,
+    ) -> None:
+        self.catalog = ToolCatalog(tools, list(sources or ()))
+        self.runner = ToolRunner(settings, self.catalog.get, policies)
+        self.enabled = settings.core.tool_execution_mode == "server" and (
+            bool(self.catalog) or bool(self.catalog.sources)
+        )
         self.max_steps = max(1, settings.core.max_tool_steps)
         #: Seconds between ``ping`` events while tools run during a stream.
         self.ping_interval = 10.0
 
-    def offer(self, request: MessagesRequest) -> ToolOffer | None:
+    async def offer(self, request: MessagesRequest) -> ToolOffer | None:
         """``request`` with lynkr's tools added, or ``None`` when lynkr runs no tool for it
-        (client/passthrough mode, no tool installed, every name taken by a client tool)."""
+        (client/passthrough mode, no tool installed, every name taken by a client tool).
+        A tool source's announced change is picked up first."""
         if not self.enabled:
             return None
+        if self.catalog.stale:
+            await self.catalog.refresh()
         offer = self.catalog.offer(request)
         return offer if offer.ours else None
 

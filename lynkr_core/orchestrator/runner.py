@@ -5,8 +5,9 @@ every policy (any ``Denial`` wins; a guarded action also needs a
 ``Permit``), and it runs under ``LYNKR_TOOL_TIMEOUT_SECONDS``. Whatever
 happens, the model gets a ``ToolResult``: a refusal, a bad argument, a
 timeout or a tool that raises is an error result, never a failed request.
-Calls that only read run concurrently; a call that writes or acts runs
-alone, in the order the model gave.
+Calls that only read run concurrently; a call that writes, acts or whose
+effects are opaque runs alone, in the order the model gave. Every call is
+recorded (``ToolCallRecord``) on the request's current step.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lynkr_core.config import Settings
-from lynkr_core.contracts import Denial, Permit, Policy, RequestContext
+from lynkr_core.context import RequestContext
+from lynkr_core.exchange import ToolCallRecord
+from lynkr_core.policy import Denial, Permit, Policy
 from lynkr_core.registry import Registry
 from lynkr_core.tools import (
     GUARDED_ACTIONS,
@@ -46,8 +49,11 @@ class PendingCall:
 class ToolRunner:
     """Runs registered tools for one app; ``context`` starts the accounting of one request."""
 
-    def __init__(self, settings: Settings, tools: Registry[Tool], policies: Registry[Policy]) -> None:
-        self.tools = tools
+    def __init__(
+        self, settings: Settings, tools: Callable[[str], Tool | None], policies: Registry[Policy]
+    ) -> None:
+        #: The tool the model calls by a name, now (the catalogue changes with tool sources).
+        self.lookup = tools
         self.policies = policies
         self.timeout = settings.core.tool_timeout_seconds
         self.workspace = Path(settings.core.workspace_root).expanduser().resolve()
@@ -64,7 +70,7 @@ class ToolRunner:
         async def invoke(name: str, arguments: Mapping[str, Any]) -> ToolResult:
             context = context_ref()
             assert context is not None  # whoever calls ``context.invoke`` holds the context
-            tool = self.tools.get(name)
+            tool = self.lookup(name)
             if tool is None:
                 return ToolResult(f"tool {name!r} is not installed", is_error=True)
             try:
@@ -89,6 +95,7 @@ class ToolRunner:
         """Run ``calls`` and return their results in the same order."""
         results: list[ToolResult | None] = [None] * len(calls)
         prepared = [self._prepare(call) for call in calls]
+        records = [self._record(call, context) for call in calls]
         position = 0
         while position < len(calls):
             batch = [position]
@@ -96,7 +103,7 @@ class ToolRunner:
                 while position + len(batch) < len(calls) and _read_only(prepared[position + len(batch)]):
                     batch.append(position + len(batch))
             outcomes = await asyncio.gather(
-                *(self._run_prepared(calls[i], prepared[i], context) for i in batch)
+                *(self._run_prepared(calls[i], prepared[i], context, records[i]) for i in batch)
             )
             for i, outcome in zip(batch, outcomes, strict=True):
                 results[i] = outcome
@@ -105,10 +112,18 @@ class ToolRunner:
 
     async def run(self, call: PendingCall, context: ToolContext) -> ToolResult:
         """Run one call (policies included)."""
-        return await self._run_prepared(call, self._prepare(call), context)
+        return await self._run_prepared(call, self._prepare(call), context, self._record(call, context))
+
+    @staticmethod
+    def _record(call: PendingCall, context: ToolContext) -> ToolCallRecord:
+        record = ToolCallRecord(id=call.id, name=call.name, input=call.input)
+        steps = context.request.steps
+        if steps:
+            steps[-1].tool_calls.append(record)
+        return record
 
     def _prepare(self, call: PendingCall) -> ToolCall | ToolResult:
-        tool = self.tools.get(call.name)
+        tool = self.lookup(call.name)
         if tool is None:
             return ToolResult(f"tool {call.name!r} is not available on this gateway", is_error=True)
         try:
@@ -121,42 +136,48 @@ class ToolRunner:
         return ToolCall(id=call.id, name=call.name, args=args, effects=effects, tool=tool)
 
     async def _run_prepared(
-        self, call: PendingCall, prepared: ToolCall | ToolResult, context: ToolContext
+        self, call: PendingCall, prepared: ToolCall | ToolResult, context: ToolContext, record: ToolCallRecord
     ) -> ToolResult:
         context.ledger.calls += 1
         log = context.request.log
         if isinstance(prepared, ToolResult):
             log.info("tool_refused", tool=call.name, tool_use_id=call.id, reason=prepared.text)
-            return prepared
-        refusal = await self._judge(prepared, context)
+            return _refused(record, prepared)
+        refusal = await self._judge(prepared, context, record)
         if refusal is not None:
             log.info("tool_denied", tool=call.name, tool_use_id=call.id, reason=refusal.text)
-            return refusal
+            return _refused(record, refusal)
+        started = time.monotonic()
         result = await self._execute(prepared.tool, prepared.args, context, call.id)
+        record.duration = time.monotonic() - started
+        record.result, record.is_error = result.text, result.is_error
         if not result.is_error:
             context.ledger.bytes_written += prepared.effects.bytes_written
         return result
 
-    async def _judge(self, call: ToolCall, context: ToolContext) -> ToolResult | None:
+    async def _judge(self, call: ToolCall, context: ToolContext, record: ToolCallRecord) -> ToolResult | None:
         permits: list[str] = []
         for policy in self.policies:
             try:
                 verdict = await policy.check_tool(call, context)
             except Exception as exc:
                 context.request.log.exception("policy_failed", policy=policy.name, tool=call.name)
+                record.denied_by = policy.name
                 return ToolResult(
                     f"{call.name} was not run: policy {policy.name!r} failed "
                     f"({type(exc).__name__}); see the gateway log", is_error=True
                 )
             if isinstance(verdict, Denial):
+                record.denied_by = policy.name
                 return ToolResult(f"{call.name} was denied by policy {policy.name!r}: {verdict.reason}",
                                   is_error=True)
             if isinstance(verdict, Permit):
                 permits.append(policy.name)
-        guarded = sorted(call.effects.actions & GUARDED_ACTIONS)
-        if guarded and not permits:
+        if call.effects.needs_permit and not permits:
+            guarded = sorted(call.effects.actions & GUARDED_ACTIONS)
+            what = ", ".join(guarded) if guarded else "a tool whose effects lynkr cannot see"
             return ToolResult(
-                f"{call.name} was not run: {', '.join(guarded)} needs an explicit permission from a "
+                f"{call.name} was not run: {what} needs an explicit permission from a "
                 "policy, and no installed policy gave one", is_error=True
             )
         return None
@@ -180,6 +201,11 @@ class ToolRunner:
             duration_ms=round((time.monotonic() - started) * 1000, 1), result_chars=len(result.text),
         )
         return result
+
+
+def _refused(record: ToolCallRecord, result: ToolResult) -> ToolResult:
+    record.refused, record.is_error, record.result = True, True, result.text
+    return result
 
 
 def _read_only(prepared: ToolCall | ToolResult) -> bool:

@@ -10,7 +10,7 @@ from msgspec import Raw
 
 from lynkr_core.orchestrator.runner import PendingCall
 from lynkr_core.tools import ToolResult
-from lynkr_core.wire.anthropic import Message, MessageResponse, Usage, raw
+from lynkr_core.wire.anthropic import Message, MessageResponse, raw
 
 _decode = msgspec.json.decode
 
@@ -67,17 +67,6 @@ def step_limit_note(limit: int) -> str:
         f"\n\n[lynkr stopped after {limit} tool steps (POLICY_MAX_STEPS={limit}); "
         "ask again to continue.]"
     )
-
-
-def add_usage(total: Usage, step: Usage) -> None:
-    """Add one step's token counts to ``total``."""
-    total.input_tokens += step.input_tokens
-    total.output_tokens += step.output_tokens
-    for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = getattr(step, name)
-        if isinstance(value, int):
-            current = getattr(total, name)
-            setattr(total, name, (current if isinstance(current, int) else 0) + value)
 
 
 def decode_blocks(response: MessageResponse) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from lynkr_core.orchestrator.advertise import ToolOffer, relaxed_tool_choice
 from lynkr_core.orchestrator.relay import StepRelay
 from lynkr_core.orchestrator.runner import PendingCall, ToolRunner
 from lynkr_core.orchestrator.steps import (
-    add_usage,
     assistant_message,
     decode_blocks,
     pending_calls,
@@ -20,7 +19,7 @@ from lynkr_core.orchestrator.steps import (
     step_limit_note,
 )
 from lynkr_core.tools import ToolContext, ToolResult
-from lynkr_core.wire.anthropic import MessagesRequest, Usage, raw
+from lynkr_core.wire.anthropic import MessagesRequest, Usage, add_usage, raw
 from lynkr_core.wire.events import (
     ContentBlockDelta,
     ContentBlockStart,

@@ -25,8 +25,9 @@ from typing import Any, cast
 import structlog
 
 from lynkr_core.config import Settings
-from lynkr_core.contracts import Policy, RequestContext
+from lynkr_core.context import RequestContext
 from lynkr_core.orchestrator.runner import PendingCall, ToolRunner
+from lynkr_core.policy import Policy
 from lynkr_core.registry import Registry
 from lynkr_core.tools import Tool, ToolContext, ToolResult
 
@@ -62,7 +63,7 @@ class ToolBench:
             self.tools.add("test", tool)
         for policy in policies:
             self.policies.add("test", policy)
-        self.runner = ToolRunner(self.settings, self.tools, self.policies)
+        self.runner = ToolRunner(self.settings, self.tools.get, self.policies)
         self._ids = itertools.count(1)
         self.context = self.new_request()
 

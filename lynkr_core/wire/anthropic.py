@@ -591,6 +591,17 @@ class Usage(msgspec.Struct, kw_only=True):
     output_tokens_details: Raw | UnsetType = UNSET
 
 
+def add_usage(total: Usage, step: Usage) -> None:
+    """Add one step's token counts to ``total``."""
+    total.input_tokens += step.input_tokens
+    total.output_tokens += step.output_tokens
+    for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
+        value = getattr(step, name)
+        if isinstance(value, int):
+            current = getattr(total, name)
+            setattr(total, name, (current if isinstance(current, int) else 0) + value)
+
+
 class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=True, dict=True):
     """A complete assistant message, as ``POST /v1/messages`` returns it."""
 

@@ -223,7 +223,7 @@ async def test_no_secret_reaches_stdout_or_stderr(tmp_path):
     # the paths that would have leaked did log, masked
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     events = {line["event"] for line in lines}
-    assert {"upstream_failed", "internal_error", "exchange_hook_failed", "crashy_config", "http"} <= events
+    assert {"upstream_failed", "internal_error", "hook_failed", "crashy_config", "http"} <= events
     for secret in (ANTHROPIC_KEY, OPENAI_KEY, PLUGIN_TOKEN):
         assert f"****{secret[-4:]}" in logs
     assert any(line.get("path") == f"/v1/models/****{ANTHROPIC_KEY[-4:]}" for line in lines)

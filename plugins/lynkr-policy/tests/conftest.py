@@ -48,6 +48,9 @@ class FakeEcho(Recorded):
     description = "Does nothing."
     Input = NoInput
 
+    def effects(self, args: NoInput) -> ToolEffects:
+        return ToolEffects()  # declared: reads nothing, changes nothing
+
 
 class FakeRead(Recorded):
     name = "fake_read"

@@ -1,0 +1,82 @@
+"""What travels with one request: ids, the client's headers, plugin state, the steps so far."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lynkr_core.exchange import Attempt, Step
+
+if TYPE_CHECKING:
+    import aiohttp
+    import structlog
+
+    from lynkr_core.config import Settings
+    from lynkr_core.wire.anthropic import MessagesRequest
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Per-request facts a provider, policy, preparer or interceptor may need.
+
+    ``http`` is the process's one aiohttp session (pooled connections).
+    ``headers`` holds the client's ``anthropic-*`` headers, lower-cased, to be
+    passed on where a provider speaks the same API; ``client_headers`` all of
+    the client's headers, lower-cased, without credentials (``authorization``,
+    ``x-api-key``, cookies, anything named like a key or token).
+
+    ``session_id`` is the client's conversation: Claude Code's
+    ``x-claude-code-session-id`` header, else derived stably from
+    ``metadata.user_id``, else ``None``. ``purpose`` is ``"messages"``,
+    ``"count_tokens"``, or what a plugin's own model call said
+    (``ModelClient.complete``). ``state`` is a scratch area for plugins (key
+    it by your plugin's name): a preparer hands facts to the same plugin's
+    interceptor or exchange hook through it.
+
+    ``steps`` records every model call as it happens; ``provider_name`` and
+    ``model`` are the route of the attempt under way: the provider, and the
+    upstream model routing chose for it (empty: the provider's configured
+    model). Earlier attempts stay in ``steps``.
+    """
+
+    request_id: str
+    http: aiohttp.ClientSession
+    settings: Settings
+    log: structlog.typing.FilteringBoundLogger
+    headers: Mapping[str, str] = field(default_factory=dict)
+    client_headers: Mapping[str, str] = field(default_factory=dict)
+    session_id: str | None = None
+    purpose: str = "messages"
+    state: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    provider_name: str = ""
+    model: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def anthropic_beta(self) -> str | None:
+        """The client's ``anthropic-beta`` header, as sent."""
+        return self.headers.get("anthropic-beta")
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Every provider attempt so far, of every step, in order."""
+        return [attempt for step in self.steps for attempt in step.attempts]
+
+    def begin_step(self, request: MessagesRequest) -> Step:
+        """Record the start of a model call for ``request``."""
+        step = Step(index=len(self.steps), request=request)
+        self.steps.append(step)
+        return step
+
+    def begin_attempt(self, provider: str, model: str) -> Attempt:
+        """Record an attempt of the current step at ``provider`` (and upstream ``model``), which
+        becomes ``provider_name``/``model``."""
+        self.provider_name = provider
+        self.model = model
+        attempt = Attempt(provider=provider, model=model)
+        if self.steps:
+            self.steps[-1].attempts.append(attempt)
+        return attempt

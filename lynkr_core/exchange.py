@@ -1,0 +1,164 @@
+"""The record of one request: every model call (step), its attempts, and lynkr's tool calls.
+
+The pipeline fills it in as the request runs (``RequestContext.steps``) and
+hands it whole to ``lynkr_exchange_finished``: for session stores, usage,
+metrics, memory extraction and the reflector. Nothing here holds a
+reference back to the context, so a finished request leaves no cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lynkr_core.wire.anthropic import Usage, add_usage
+
+if TYPE_CHECKING:
+    from lynkr_core.context import RequestContext
+    from lynkr_core.errors import LynkrError
+    from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One try of one provider (and upstream model) for one step.
+
+    ``status`` is 200 when the answer came (for a stream: its first frame),
+    the error's status when it failed, ``None`` when it was cancelled.
+    ``duration`` runs until then; ``time_to_first_token`` is the same
+    moment for a stream, ``None`` for a JSON answer.
+    """
+
+    provider: str
+    model: str
+    started: float = field(default_factory=time.monotonic)
+    status: int | None = None
+    error_type: str | None = None
+    error: str | None = None
+    duration: float = 0.0
+    time_to_first_token: float | None = None
+
+    def succeeded(self, *, first_token: bool = False) -> None:
+        """Record the answer (or, for a stream, its first frame) arriving now."""
+        self.duration = time.monotonic() - self.started
+        self.status = 200
+        if first_token:
+            self.time_to_first_token = self.duration
+
+    def failed(self, error: BaseException) -> None:
+        """Record the attempt's failure (status and message of a ``LynkrError``); a
+        cancellation (the client left) keeps ``status`` ``None``."""
+        self.duration = time.monotonic() - self.started
+        if not isinstance(error, Exception):
+            self.error = "cancelled"
+            return
+        status = getattr(error, "status", None)
+        self.status = status if isinstance(status, int) else 500
+        self.error_type = getattr(error, "error_type", type(error).__name__)
+        self.error = getattr(error, "message", str(error))
+
+
+@dataclass(slots=True)
+class ToolCallRecord:
+    """One of lynkr's tool calls and its outcome.
+
+    ``refused`` is true when it never ran: a policy denied it (``denied_by``
+    names the policy), it needed a permit nobody gave, its input did not fit,
+    or no such tool is installed. ``result`` is the text the model read.
+    """
+
+    id: str
+    name: str
+    input: Any
+    result: str = ""
+    is_error: bool = False
+    refused: bool = False
+    denied_by: str | None = None
+    duration: float = 0.0
+
+
+@dataclass(slots=True)
+class Step:
+    """One model call: the request sent, the answer, the attempts it took, and the tool calls
+    lynkr ran on that answer (server mode). A step answered by an interceptor (a cache) has
+    no attempts.
+
+    For a stream, ``frames`` holds the SSE bytes the step produced while something observes
+    exchanges; ``response`` is rebuilt from them before ``lynkr_exchange_finished`` runs.
+    """
+
+    index: int
+    request: MessagesRequest
+    response: MessageResponse | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    duration: float = 0.0
+    error: str | None = None
+    frames: list[bytes] | None = None
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Record the step's end (and its error, if it failed; ``"cancelled"`` when the client left)."""
+        self.duration = time.monotonic() - self.started
+        if error is not None and not isinstance(error, Exception):
+            self.error = "cancelled"
+        elif error is not None:
+            self.error = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One finished ``/v1/messages`` request: what was asked, every step, what came back.
+
+    ``request`` is the request as sent upstream (after the preparers),
+    ``client_request`` as the client sent it. ``response`` is the message the
+    client got (for a stream, rebuilt from its frames), ``None`` when it failed
+    before an answer.
+    """
+
+    request: MessagesRequest
+    context: RequestContext
+    streamed: bool
+    client_request: MessagesRequest | None = None
+    response: MessageResponse | None = None
+    error: LynkrError | None = None
+    disconnected: bool = False
+    duration: float = 0.0
+
+    @property
+    def session_id(self) -> str | None:
+        """The client's session (see ``RequestContext.session_id``)."""
+        return self.context.session_id
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every model call of the request, in order."""
+        return self.context.steps
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Every provider attempt of every step, in order."""
+        return [attempt for step in self.context.steps for attempt in step.attempts]
+
+    @property
+    def tool_calls(self) -> list[ToolCallRecord]:
+        """Every tool call lynkr ran (or refused), in order."""
+        return [call for step in self.context.steps for call in step.tool_calls]
+
+    @property
+    def status(self) -> int | None:
+        """200, the error's status, or ``None`` when the client left."""
+        if self.disconnected:
+            return None
+        return self.error.status if self.error is not None else 200
+
+    def usage(self) -> Usage:
+        """Tokens of every step added up (a step without an answer counts nothing)."""
+        total = Usage()
+        answered = [step.response for step in self.context.steps if step.response is not None]
+        if not answered and self.response is not None:
+            answered = [self.response]
+        for response in answered:
+            add_usage(total, response.usage)
+        return total

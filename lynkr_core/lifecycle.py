@@ -1,0 +1,73 @@
+"""Starting and closing what plugins registered.
+
+Any registered object (provider, policy, preparer, tool, tool source,
+interceptor, store) may have ``start(services)`` and ``close()``, each plain
+or async. They start in the lifespan before the server accepts requests,
+stores first, then in the order the pipeline uses them; they close in the
+reverse order, each even if another failed. A ``start`` that raises stops
+the server, naming the plugin, after closing what had started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from lynkr_core.plugins import await_maybe
+
+if TYPE_CHECKING:
+    from lynkr_core.services import Services
+
+log = structlog.get_logger("lynkr.lifecycle")
+
+
+class StartupFailed(Exception):
+    """A registered object's ``start`` raised; the message names its plugin."""
+
+
+@dataclass(frozen=True, slots=True)
+class Managed:
+    """A registered object, with the plugin that registered it and what kind it is."""
+
+    owner: str
+    kind: str
+    name: str
+    item: Any
+
+
+class Lifecycle:
+    """Starts ``managed`` objects in order and closes the started ones in reverse."""
+
+    def __init__(self, managed: list[Managed]) -> None:
+        self.managed = [m for m in managed if callable(getattr(m.item, "start", None))
+                        or callable(getattr(m.item, "close", None))]
+        self._started: list[Managed] = []
+
+    async def start(self, services: Services) -> None:
+        """Call every ``start``; on a failure close what started and raise ``StartupFailed``."""
+        for managed in self.managed:
+            start = getattr(managed.item, "start", None)
+            try:
+                if callable(start):
+                    await await_maybe(start(services))
+            except Exception as exc:
+                await self.close()
+                raise StartupFailed(
+                    f"{managed.owner}: {managed.kind} {managed.name!r} failed to start: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self._started.append(managed)
+
+    async def close(self) -> None:
+        """Call ``close`` on every started object, last started first; failures are logged."""
+        while self._started:
+            managed = self._started.pop()
+            close = getattr(managed.item, "close", None)
+            if not callable(close):
+                continue
+            try:
+                await await_maybe(close())
+            except Exception:
+                log.exception("close_failed", plugin=managed.owner, kind=managed.kind, name=managed.name)

@@ -1,0 +1,81 @@
+"""After a request: the ``exchange`` log line, and ``lynkr_exchange_finished`` off the request path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from lynkr_core.accumulate import MessageAccumulator
+from lynkr_core.streams import EventTap
+
+if TYPE_CHECKING:
+    from lynkr_core.exchange import Exchange
+    from lynkr_core.plugins import LynkrPluginManager
+    from lynkr_core.wire.anthropic import MessageResponse
+
+log = structlog.get_logger("lynkr.pipeline")
+
+
+class ExchangeObservers:
+    """Logs each finished exchange and hands it to the plugins' ``lynkr_exchange_finished``
+    in a task of its own (a cancelled stream is still reported; the client never waits)."""
+
+    def __init__(self, pm: LynkrPluginManager) -> None:
+        self.pm = pm
+        #: Whether any plugin observes exchanges (if none, nothing is kept for them).
+        self.active = bool(pm.hook_calls("lynkr_exchange_finished"))
+        self._background: set[asyncio.Task[None]] = set()
+
+    def finish(self, exchange: Exchange, client_frames: list[bytes] | None = None) -> None:
+        """Log ``exchange`` and, when observed, notify the plugins; ``client_frames`` are the
+        SSE bytes the client got when the message must be rebuilt from them."""
+        exchange.duration = time.monotonic() - exchange.context.started
+        context = exchange.context
+        context.log.info(
+            "exchange",
+            provider=context.provider_name,
+            upstream_model=context.model or None,
+            model=exchange.request.model,
+            streamed=exchange.streamed,
+            status="disconnected" if exchange.disconnected else exchange.status,
+            duration_ms=round(exchange.duration * 1000, 1),
+        )
+        if not self.active:
+            return
+        task = asyncio.get_running_loop().create_task(self._notify(exchange, client_frames))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _notify(self, exchange: Exchange, client_frames: list[bytes] | None) -> None:
+        _rebuild_messages(exchange, client_frames)
+        await self.pm.run_hook("lynkr_exchange_finished", strict=False, exchange=exchange)
+
+    async def drain(self) -> None:
+        """Wait for pending notifications (at shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _rebuild_messages(exchange: Exchange, client_frames: list[bytes] | None) -> None:
+    """Each streamed step's message from its frames, and the client's message."""
+    for step in exchange.steps:
+        if step.response is None and step.frames is not None:
+            step.response = message_of(step.frames)
+    if not exchange.streamed or exchange.response is not None:
+        return
+    if client_frames is not None:
+        exchange.response = message_of(client_frames)
+    elif exchange.steps:
+        exchange.response = exchange.steps[-1].response
+
+
+def message_of(frames: list[bytes]) -> MessageResponse | None:
+    """The message a stream's frames add up to (``None`` before its ``message_start``)."""
+    accumulator = MessageAccumulator()
+    tap = EventTap(accumulator.add)
+    for frame in frames:
+        tap.feed(frame)
+    return accumulator.message()

@@ -1,0 +1,77 @@
+"""What the core lends the objects plugins register: ``start(services)`` receives it.
+
+``Services`` carries the process's HTTP session, the settings, the data
+directory, the shared stores and a ``ModelClient`` that sends a plugin's
+own Messages request through routing and failover.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from lynkr_core.config import Settings
+    from lynkr_core.stores import SessionStore
+    from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest
+
+log = structlog.get_logger("lynkr.services")
+
+SendModelRequest = Callable[["MessagesRequest", str], Awaitable["MessageResponse"]]
+
+
+class ModelClient:
+    """Sends a plugin's own Messages request (reflection, memory extraction, a CLAUDE.md)
+    through routing, retries and failover to the configured providers.
+
+    It does not pass through the preparers, the interceptors or the tool offer
+    of client requests, and ``lynkr_exchange_finished`` is not called for it.
+    """
+
+    def __init__(self, send: SendModelRequest) -> None:
+        self._send = send
+
+    async def complete(self, request: MessagesRequest, *, purpose: str) -> MessageResponse:
+        """The complete answer to ``request`` (sent non-streaming whatever its ``stream``
+        says). ``purpose`` (``"reflector"``) lands in the log and in ``context.purpose``.
+        Raises ``UpstreamError`` like a provider does."""
+        return await self._send(request, purpose)
+
+
+@dataclass(slots=True)
+class Services:
+    """The core's services for plugins' objects, given to their ``start``."""
+
+    settings: Settings
+    http: aiohttp.ClientSession
+    model: ModelClient
+    sessions: SessionStore | None = None
+
+    @property
+    def home(self) -> Path:
+        """``LYNKR_HOME`` (default ``~/.lynkr``), expanded; created on first use by ``data_dir``."""
+        return Path(self.settings.core.home).expanduser()
+
+    def data_dir(self, *parts: str) -> Path:
+        """A directory under ``LYNKR_HOME`` (``data_dir("lynkr-memory")``), created with mode
+        0700 if missing; a pre-existing ``LYNKR_HOME`` that others may read is warned about."""
+        home = self.home
+        if not home.exists():
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif home.stat().st_mode & 0o077:
+            log.warning("home_not_private", path=str(home), mode=oct(home.stat().st_mode & 0o777),
+                        fix=f"chmod 700 {home}")
+        path = home.joinpath(*parts)
+        if not path.resolve().is_relative_to(home.resolve()):
+            raise ValueError(f"data directory {path} is outside LYNKR_HOME")
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.name == "posix" and path != home:
+            path.chmod(0o700)
+        return path

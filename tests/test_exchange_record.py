@@ -1,0 +1,182 @@
+"""The record ``lynkr_exchange_finished`` receives: every step with its request, answer,
+attempts (a failover included) and tool calls (a denied one included), the session id,
+the client's headers without credentials, usage added up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import anthropic
+import lynkr_provider_anthropic
+import msgspec
+import pytest
+
+from lynkr_core import Denial, Policy, Tool, ToolEffects
+from lynkr_core.client_headers import session_id_for
+from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
+from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.wire.anthropic import decode_request
+
+UPSTREAM_KEY = "upstream-key"
+ASK = [{"role": "user", "content": "shout the notes"}]
+CLIENT_TOOL = {"name": "Read", "description": "client side read", "input_schema": {
+    "type": "object", "properties": {"file_path": {"type": "string"}}}}
+
+
+class TextInput(msgspec.Struct):
+    text: Annotated[str, msgspec.Meta(description="text")]
+
+
+class Upper(Tool):
+    name = "lynkr_upper"
+    description = "Upper-case the text."
+    Input = TextInput
+
+    def effects(self, args):
+        return ToolEffects()
+
+    async def run(self, args, context):
+        return args.text.upper()
+
+
+class Whisper(Upper):
+    name = "lynkr_whisper"
+    description = "Lower-case the text."
+
+    async def run(self, args, context):
+        return args.text.lower()
+
+
+class NoWhispers(Policy):
+    name = "no-whispers"
+
+    async def check_tool(self, call, context):
+        return Denial("whispering is not allowed") if call.name == "lynkr_whisper" else None
+
+
+def observer(seen: list):
+    async def lynkr_exchange_finished(exchange):
+        seen.append(exchange)
+
+    return inline_plugin(tools=[Upper(), Whisper()], policies=[NoWhispers()],
+                         hooks={"lynkr_exchange_finished": lynkr_exchange_finished})
+
+
+async def finished(seen: list, count: int) -> None:
+    for _ in range(200):
+        if len(seen) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(seen)} exchanges seen, expected {count}")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_calls(after_test, streamed):
+    fake = FakeAnthropic([
+        ErrorReply(529, message="overloaded right now"),
+        Reply([{"type": "text", "text": "On it."},
+               {"type": "tool_use", "id": "toolu_w", "name": "lynkr_whisper", "input": {"text": "Hi"}},
+               {"type": "tool_use", "id": "toolu_u", "name": "lynkr_upper", "input": {"text": "hi"}}],
+              usage={"input_tokens": 100, "output_tokens": 20}),
+        Reply.text("HI, and no whispering.", usage={"input_tokens": 150, "output_tokens": 7}),
+    ], api_key=UPSTREAM_KEY)
+    await after_test.enter_async_context(fake)
+    seen: list = []
+    app = make_test_app(
+        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
+         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0",
+         "FALLBACK_PROVIDER": "anthropic:fallback-model"},
+        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), ("observer", observer(seen))],
+        load_entry_points=False,
+    )
+    url = await after_test.enter_async_context(serving(app))
+    client = anthropic.AsyncAnthropic(base_url=url, api_key="client-secret", max_retries=0,
+                                      default_headers={"X-Claude-Code-Session-Id": "sess-42"})
+    after_test.push_async_callback(client.close)
+
+    request = dict(model="claude-x", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL])
+    if streamed:
+        async with client.messages.stream(**request) as stream:
+            message = await stream.get_final_message()
+    else:
+        message = await client.messages.create(**request)
+    await finished(seen, 1)
+
+    assert message.content[-1].text == "HI, and no whispering."
+    (exchange,) = seen
+    assert exchange.streamed is streamed and exchange.status == 200
+    assert exchange.session_id == "sess-42"
+    headers = exchange.context.client_headers
+    assert headers["x-claude-code-session-id"] == "sess-42"
+    assert "authorization" not in headers and "x-api-key" not in headers
+    assert "client-secret" not in repr(headers)
+
+    first, second = exchange.steps
+    assert [(a.provider, a.model, a.status, a.error_type) for a in first.attempts] == [
+        ("anthropic", "", 529, "overloaded_error"), ("anthropic", "fallback-model", 200, None)]
+    assert first.attempts[0].error == "overloaded right now"
+    assert [(a.provider, a.model, a.status) for a in second.attempts] == [("anthropic", "", 200)]
+    assert fake.message_requests[1].json["model"] == "fallback-model"
+    if streamed:
+        assert all(a.time_to_first_token is not None for a in exchange.attempts if a.status == 200)
+
+    whisper, upper = first.tool_calls
+    assert (whisper.name, whisper.refused, whisper.denied_by, whisper.is_error) == (
+        "lynkr_whisper", True, "no-whispers", True)
+    assert "whispering is not allowed" in whisper.result
+    assert (upper.name, upper.input, upper.result, upper.refused, upper.is_error) == (
+        "lynkr_upper", {"text": "hi"}, "HI", False, False)
+    assert second.tool_calls == []
+
+    assert len(first.request.messages) == 1 and len(second.request.messages) == 3
+    assert [b["type"] for b in map(msgspec.json.decode, first.response.content)] == ["text", "tool_use", "tool_use"]
+    assert second.response.text() == "HI, and no whispering."
+    assert [b["text"] for b in map(msgspec.json.decode, exchange.response.content)] == [
+        "On it.", "HI, and no whispering."]  # the client's message: lynkr's tool calls left out
+    usage = exchange.usage()
+    assert (usage.input_tokens, usage.output_tokens) == (250, 27)
+    assert exchange.client_request is not None and exchange.tool_calls == [whisper, upper]
+
+
+async def test_the_session_id_comes_from_claude_codes_metadata_when_the_header_is_missing(after_test):
+    fake = FakeAnthropic([Reply.text("ok")], api_key=UPSTREAM_KEY)
+    await after_test.enter_async_context(fake)
+    seen: list = []
+    app = make_test_app(
+        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
+         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY},
+        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), ("observer", observer(seen))],
+        load_entry_points=False,
+    )
+    url = await after_test.enter_async_context(serving(app))
+    async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
+        user_id = '{"device_id":"ab12","account_uuid":"","session_id":"5f0c8f4e-1111-4a2b-9c3d-222233334444"}'
+        await client.messages.create(model="m", max_tokens=5, messages=ASK, metadata={"user_id": user_id})
+    await finished(seen, 1)
+    assert seen[0].session_id == "5f0c8f4e-1111-4a2b-9c3d-222233334444"
+
+
+def body(**fields) -> object:
+    return decode_request(msgspec.json.encode({"model": "m", "max_tokens": 1, "messages": ASK, **fields}))
+
+
+@pytest.mark.parametrize(("headers", "fields", "expected"), [
+    ({"x-claude-code-session-id": "abc-1"}, {}, "abc-1"),
+    ({"x-claude-code-session-id": "../../etc/passwd"}, {}, None),
+    ({"x-claude-code-session-id": "x" * 500}, {"metadata": {"user_id": '{"session_id":"s-2"}'}}, "s-2"),
+    ({}, {"metadata": {"user_id": "user_9f_account__session_1e2d3c4b-aaaa-bbbb-cccc-ddddeeeeffff"}},
+     "1e2d3c4b-aaaa-bbbb-cccc-ddddeeeeffff"),
+    ({}, {}, None),
+    ({}, {"metadata": {"user_id": None}}, None),
+])
+def test_session_ids_are_taken_only_when_safe(headers, fields, expected):
+    assert session_id_for(headers, body(**fields)) == expected
+
+
+def test_any_other_user_id_gives_a_stable_digest_not_the_id_itself():
+    first = session_id_for({}, body(metadata={"user_id": "alice@example.com"}))
+    assert first == session_id_for({}, body(metadata={"user_id": "alice@example.com"}))
+    assert first != session_id_for({}, body(metadata={"user_id": "bob@example.com"}))
+    assert first.startswith("user-") and "alice" not in first

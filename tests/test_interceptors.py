@@ -1,0 +1,227 @@
+"""Interceptors wrap each model call: they may answer by themselves (JSON or a replayed
+stream), see every step of the agent loop, nest in hook order, and fail without taking the
+server down. A scripted Anthropic upstream, the official SDK as the client."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anthropic
+import lynkr_provider_anthropic
+import msgspec
+import pytest
+
+from lynkr_core import Interceptor, MessageAccumulator, Tool, ToolEffects, message_frames, tap
+from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
+from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.server import make_test_app, serving
+
+UPSTREAM_KEY = "upstream-key"
+ASK = [{"role": "user", "content": "what is in the notes?"}]
+CLIENT_TOOL = {"name": "Read", "description": "client side read", "input_schema": {
+    "type": "object", "properties": {"file_path": {"type": "string"}}}}
+
+
+class StoredAnswers(Interceptor):
+    """A tiny cache: answers a request it has seen from the message stored for it."""
+
+    name = "stored-answers"
+
+    def __init__(self) -> None:
+        self.stored: dict[bytes, object] = {}
+        self.hits = 0
+
+    @staticmethod
+    def key(request) -> bytes:
+        return msgspec.json.encode([request.model, request.messages])
+
+    async def complete(self, request, context, call_next):
+        key = self.key(request)
+        if key in self.stored:
+            self.hits += 1
+            return self.stored[key]
+        self.stored[key] = message = await call_next(request)
+        return message
+
+    async def stream(self, request, context, call_next):
+        key = self.key(request)
+        if key in self.stored:
+            self.hits += 1
+            for frame in message_frames(self.stored[key]):
+                yield frame
+            return
+        accumulator = MessageAccumulator()
+        async for frame in tap(call_next(request), accumulator.add):
+            yield frame
+        self.stored[key] = accumulator.message()
+
+
+class StepLog(Interceptor):
+    """Records every model call it wraps, and its own name on the way in (for nesting)."""
+
+    def __init__(self, name: str, entered: list[str] | None = None) -> None:
+        self.name = name
+        self.entered = entered if entered is not None else []
+        self.steps: list[int] = []
+
+    async def complete(self, request, context, call_next):
+        self.entered.append(self.name)
+        self.steps.append(len(request.messages))
+        return await call_next(request)
+
+    async def stream(self, request, context, call_next):
+        self.entered.append(self.name)
+        self.steps.append(len(request.messages))
+        async for frame in call_next(request):
+            yield frame
+
+
+class Broken(Interceptor):
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    async def complete(self, request, context, call_next):
+        if self.armed:
+            raise RuntimeError("interceptor bug")
+        return await call_next(request)
+
+    async def stream(self, request, context, call_next):
+        if self.armed:
+            raise RuntimeError("interceptor bug")
+        async for frame in call_next(request):
+            yield frame
+
+
+class TextInput(msgspec.Struct):
+    text: Annotated[str, msgspec.Meta(description="text")]
+
+
+class Upper(Tool):
+    name = "lynkr_upper"
+    description = "Upper-case the text."
+    Input = TextInput
+
+    def effects(self, args):
+        return ToolEffects()
+
+    async def run(self, args, context):
+        return args.text.upper()
+
+
+async def gateway(after_test, fake: FakeAnthropic, *plugins, **env: str) -> anthropic.AsyncAnthropic:
+    await after_test.enter_async_context(fake)
+    app = make_test_app(
+        {
+            "MODEL_PROVIDER": "anthropic",
+            "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
+            "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
+            "LYNKR_UPSTREAM_RETRIES": "0",
+            **env,
+        },
+        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), *plugins],
+        load_entry_points=False,
+    )
+    url = await after_test.enter_async_context(serving(app))
+    client = anthropic.AsyncAnthropic(base_url=url, api_key="client", max_retries=0)
+    after_test.push_async_callback(client.close)
+    return client
+
+
+async def test_an_interceptor_answers_json_and_a_replayed_stream_from_a_stored_message(after_test):
+    cache = StoredAnswers()
+    fake = FakeAnthropic([
+        Reply([{"type": "text", "text": "The notes say hello."},
+               {"type": "tool_use", "id": "toolu_9", "name": "Read", "input": {"file_path": "/n.txt"}}],
+              usage={"input_tokens": 40, "output_tokens": 12}),
+    ], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, ("cache", inline_plugin(interceptors=[cache])))
+
+    first = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
+    again = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
+    async with client.messages.stream(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL]) as stream:
+        replayed = await stream.get_final_message()
+
+    assert len(fake.message_requests) == 1 and cache.hits == 2
+    assert again.model_dump() == first.model_dump()
+    assert replayed.model_dump() == first.model_dump()
+    assert replayed.content[1].input == {"file_path": "/n.txt"}
+    assert (replayed.usage.input_tokens, replayed.usage.output_tokens) == (40, 12)
+
+
+async def test_a_stream_stored_by_an_interceptor_replays_as_the_same_message(after_test):
+    cache = StoredAnswers()
+    fake = FakeAnthropic([Reply.text("streamed once, replayed after", chunk_size=3)], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, ("cache", inline_plugin(interceptors=[cache])))
+
+    async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+        live = await stream.get_final_message()
+    async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+        replayed = await stream.get_final_message()
+
+    assert len(fake.message_requests) == 1 and cache.hits == 1
+    assert replayed.model_dump() == live.model_dump()
+    assert replayed.content[0].text == "streamed once, replayed after"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_interceptor_sees_every_step_of_the_agent_loop(after_test, streamed):
+    steps = StepLog("steps")
+    fake = FakeAnthropic([
+        Reply([{"type": "tool_use", "id": "toolu_1", "name": "lynkr_upper", "input": {"text": "hi"}}]),
+        Reply.text("It says HI."),
+    ], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, ("tools", inline_plugin(tools=[Upper()], interceptors=[steps])))
+
+    request = dict(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
+    if streamed:
+        async with client.messages.stream(**request) as stream:
+            message = await stream.get_final_message()
+    else:
+        message = await client.messages.create(**request)
+
+    assert message.content[-1].text == "It says HI."
+    assert steps.steps == [1, 3]  # the question; then question, tool call, tool result
+
+
+async def test_interceptors_nest_in_hook_order_tryfirst_and_trylast_honoured(after_test):
+    entered: list[str] = []
+    plugins = [
+        ("late", inline_plugin(interceptors=[StepLog("late", entered)], trylast=True)),
+        ("b1", inline_plugin(interceptors=[StepLog("b1", entered)])),
+        ("b2", inline_plugin(interceptors=[StepLog("b2", entered)])),
+        ("early", inline_plugin(interceptors=[StepLog("early", entered)], tryfirst=True)),
+    ]
+    fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, *plugins)
+
+    await client.messages.create(model="m", max_tokens=50, messages=ASK)
+    async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+        await stream.get_final_message()
+
+    # tryfirst outermost, then the plugin registered last, ..., trylast innermost
+    assert entered == ["early", "b2", "b1", "late"] * 2
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_raising_interceptor_is_an_anthropic_500_and_the_server_keeps_serving(after_test, streamed):
+    broken = Broken()
+    fake = FakeAnthropic([Reply.text("fine again")], api_key=UPSTREAM_KEY)
+    client = await gateway(after_test, fake, ("broken", inline_plugin(interceptors=[broken])))
+
+    with pytest.raises(anthropic.InternalServerError) as failure:
+        if streamed:
+            async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
+                await stream.get_final_message()
+        else:
+            await client.messages.create(model="m", max_tokens=50, messages=ASK)
+    assert failure.value.status_code == 500
+    assert failure.value.body["type"] == "error"
+    assert failure.value.body["error"]["type"] == "api_error"
+    assert "internal error in lynkr (RuntimeError)" in failure.value.body["error"]["message"]
+    assert fake.message_requests == []
+
+    broken.armed = False
+    message = await client.messages.create(model="m", max_tokens=50, messages=ASK)
+    assert message.content[0].text == "fine again"
