@@ -12,6 +12,7 @@ import pytest
 
 from lynkr_core.testing.claude_code import run_claude
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
+from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.testing.server import make_test_app, serving_in_thread
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ def _run_claude(base_url: str, workdir: Path, home: Path, *args: str, auth: str 
     return run_claude(base_url, workdir, home, "create hello.txt", *args, api_key=CLIENT_KEY, auth=auth)
 
 
-def _lynkr(upstream_url: str):
+def _lynkr(upstream_url: str, plugins=()):
     return make_test_app(
         {
             "MODEL_PROVIDER": "anthropic",
@@ -40,8 +41,42 @@ def _lynkr(upstream_url: str):
             "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
             "LYNKR_API_KEYS": CLIENT_KEY,
             "LYNKR_UPSTREAM_RETRIES": "0",  # the CLI must see upstream errors and retry itself
-        }
+        },
+        plugins=list(plugins),
     )
+
+
+def test_the_clis_session_id_reaches_plugins_with_its_headers_but_not_its_key(tmp_path, upstream):
+    workdir, home = tmp_path / "work", tmp_path / "home"
+    workdir.mkdir()
+    home.mkdir()
+    target = workdir / "hello.txt"
+    upstream._script.extend([
+        Reply.tool_use("Write", {"file_path": str(target), "content": "hi"}),
+        Reply.text("written"),
+    ])
+    exchanges: list = []
+
+    def lynkr_exchange_finished(exchange):
+        exchanges.append(exchange)
+
+    observer = inline_plugin(hooks={"lynkr_exchange_finished": lynkr_exchange_finished})
+    with serving_in_thread(_lynkr(upstream.base_url, [("observer", observer)])) as url:
+        result = _run_claude(url, workdir, home)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(exchanges) == 2
+    session = exchanges[0].session_id
+    assert session and all(exchange.session_id == session for exchange in exchanges)
+    headers = exchanges[0].context.client_headers
+    assert headers["x-claude-code-session-id"] == session  # from the CLI's own header
+    assert headers["user-agent"].startswith("claude-cli/")
+    assert "x-api-key" not in headers and CLIENT_KEY not in json.dumps(dict(headers))
+    # The CLI names the same session in metadata.user_id, which lynkr falls back on.
+    user_id = json.loads(upstream.message_requests[0].json["metadata"]["user_id"])
+    assert user_id["session_id"] == session
+    assert [len(exchange.steps) for exchange in exchanges] == [1, 1]
+    assert exchanges[1].steps[0].attempts[0].status == 200
 
 
 @pytest.mark.parametrize("auth", ["x-api-key", "bearer"])
