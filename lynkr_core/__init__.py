@@ -29,7 +29,7 @@ from lynkr_core.openai_chat import OpenAIChatProvider
 from lynkr_core.policy import Denial, Permit, Policy
 from lynkr_core.services import ModelClient, Services
 from lynkr_core.stores import SessionStore, SessionSummary, StoredExchange
-from lynkr_core.streams import EventTap, message_events, message_frames, tap
+from lynkr_core.streams import EventTap, message_events, message_frames, message_from_frames, tap
 from lynkr_core.tools import (
     GUARDED_ACTIONS,
     Tool,
@@ -111,6 +111,7 @@ __all__ = [
     "input_schema",
     "message_events",
     "message_frames",
+    "message_from_frames",
     "openai",
     "provider_timeout",
     "retry_after",

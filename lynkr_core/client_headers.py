@@ -3,6 +3,7 @@ upstreams, the ones plugins may see (no credentials), and the client's session i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -37,11 +38,19 @@ def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, str], di
     for name, value in raw:
         if name in _FORWARDED_RAW:
             forwarded.setdefault(name.decode(), value.decode("latin-1"))
-        text = name.decode("latin-1")
-        if text in CREDENTIAL_HEADERS or any(marker in text for marker in SECRET_MARKERS):
-            continue
-        visible.setdefault(text, value.decode("latin-1"))
+        text = _visible_name(name)
+        if text is not None and text not in visible:
+            visible[text] = value.decode("latin-1")
     return forwarded, visible
+
+
+# Header names repeat from request to request; the cache is bounded against clients
+# that send ever new ones.
+@functools.lru_cache(maxsize=1024)
+def _visible_name(name: bytes) -> str | None:
+    """The header's name as plugins see it, or ``None`` for a credential."""
+    text = name.decode("latin-1")
+    return None if text in CREDENTIAL_HEADERS or any(m in text for m in SECRET_MARKERS) else text
 
 
 def session_id_for(headers: dict[str, str], request: MessagesRequest) -> str | None:

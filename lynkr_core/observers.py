@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from lynkr_core.accumulate import MessageAccumulator
-from lynkr_core.streams import EventTap
+from lynkr_core.streams import message_from_frames
 
 if TYPE_CHECKING:
     from lynkr_core.exchange import Exchange
     from lynkr_core.plugins import LynkrPluginManager
-    from lynkr_core.wire.anthropic import MessageResponse
 
 log = structlog.get_logger("lynkr.pipeline")
 
@@ -63,19 +61,11 @@ def _rebuild_messages(exchange: Exchange, client_frames: list[bytes] | None) -> 
     """Each streamed step's message from its frames, and the client's message."""
     for step in exchange.steps:
         if step.response is None and step.frames is not None:
-            step.response = message_of(step.frames)
+            step.response = message_from_frames(step.frames)
     if not exchange.streamed or exchange.response is not None:
         return
     if client_frames is not None:
-        exchange.response = message_of(client_frames)
+        exchange.response = message_from_frames(client_frames)
     elif exchange.steps:
         exchange.response = exchange.steps[-1].response
 
-
-def message_of(frames: list[bytes]) -> MessageResponse | None:
-    """The message a stream's frames add up to (``None`` before its ``message_start``)."""
-    accumulator = MessageAccumulator()
-    tap = EventTap(accumulator.add)
-    for frame in frames:
-        tap.feed(frame)
-    return accumulator.message()

@@ -9,13 +9,14 @@ message, to replay a stored answer to a streaming client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import msgspec
 import structlog
 from msgspec import UNSET
 
+from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.wire.anthropic import MessageResponse, Usage, raw
 from lynkr_core.wire.events import (
     KNOWN_EVENT_TYPES,
@@ -105,6 +106,15 @@ async def tap(frames: AsyncIterator[bytes], *observers: Observer) -> AsyncIterat
         aclose = getattr(frames, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def message_from_frames(frames: Iterable[bytes]) -> MessageResponse | None:
+    """The message a stream's frames add up to (``None`` before its ``message_start``)."""
+    accumulator = MessageAccumulator()
+    watcher = EventTap(accumulator.add)
+    for frame in frames:
+        watcher.feed(frame)
+    return accumulator.message()
 
 
 # --------------------------------------------------------------------------- #

@@ -16,9 +16,9 @@ from typing import Any
 
 import msgspec
 
-from lynkr_core.accumulate import MessageAccumulator
+from lynkr_core.streams import message_from_frames
 from lynkr_core.wire.anthropic import MessageResponse, Usage
-from lynkr_core.wire.events import KNOWN_EVENT_TYPES, MessageDelta, MessageStart, decode_event
+from lynkr_core.wire.events import MessageDelta, MessageStart
 from lynkr_core.wire.sse import ServerSentEvent, SSEParser
 
 
@@ -138,8 +138,4 @@ class StepRelay:
 
     def message(self) -> MessageResponse | None:
         """The step's whole message as the model sent it (lynkr's tool calls included)."""
-        accumulator = MessageAccumulator()
-        for event in SSEParser().feed(b"".join(self.chunks)):
-            if event.event in KNOWN_EVENT_TYPES:
-                accumulator.add(decode_event(event.data))
-        return accumulator.message()
+        return message_from_frames(self.chunks)

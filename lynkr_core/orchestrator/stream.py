@@ -67,6 +67,8 @@ async def stream_steps(
         next_index = relay.next_index
         add_usage(usage, relay.usage)
         message = relay.message() if relay.hidden else None
+        if message is not None and tools.request.steps:
+            tools.request.steps[-1].response = message  # parsed once: observers use it as it is
         calls = pending_calls(decode_blocks(message), offer.ours) if message is not None else []
         stop_reason = relay.stop_reason if relay.stopped else None
         if not runs_tools(calls, stop_reason, relay.client_tool_calls, log):
