@@ -139,8 +139,13 @@ async def test_a_changed_tool_reaches_an_openai_format_upstream_translated_anew(
     assert functions(second)["mcp_alpha"] == "A tool whose description changed."
 
 
-async def test_a_taken_name_is_left_out_and_a_failing_listing_keeps_the_last_one(after_test):
-    source = Listed(Named("lynkr_static"), Named("mcp_alpha"))
+class BadSchema(Named):
+    def input_schema(self):
+        raise ValueError("a schema the server sent that lynkr cannot read")
+
+
+async def test_a_taken_name_a_bad_schema_are_left_out_and_a_failing_listing_keeps_the_last_one(after_test):
+    source = Listed(Named("lynkr_static"), BadSchema("mcp_broken"), Named("mcp_alpha"))
     fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key=UPSTREAM_KEY)
     await after_test.enter_async_context(fake)
     static = Static("lynkr_static")

@@ -50,6 +50,7 @@ class ToolCatalog:
         self.stale = bool(self.sources)
         self._listed: list[list[Tool]] = [[] for _ in self.sources]
         self._lock: asyncio.Lock | None = None
+        self._static_definitions = {tool.name: _definition(tool) for tool in tools}
         for source in self.sources:
             source.subscribe(self._changed)
         self._rebuild()
@@ -75,19 +76,19 @@ class ToolCatalog:
 
     def _rebuild(self) -> None:
         tools: dict[str, Tool] = {tool.name: tool for tool in self.static}
+        definitions = dict(self._static_definitions)
         for source, listed in zip(self.sources, self._listed, strict=True):
             for tool in listed:
                 if tool.name in tools:
                     log.warning("tool_name_taken", tool=tool.name, source=source.name)
                     continue
+                try:
+                    definitions[tool.name] = _definition(tool)
+                except Exception:
+                    log.exception("tool_definition_failed", tool=tool.name, source=source.name)
+                    continue
                 tools[tool.name] = tool
-        definitions = {name: self._definition(tool) for name, tool in tools.items()}
         self.tools, self._definitions = tools, definitions
-
-    def _definition(self, tool: Tool) -> Raw:
-        return Raw(_encoder.encode({
-            "name": tool.name, "description": tool.description, "input_schema": tool.input_schema(),
-        }))
 
     def get(self, name: str) -> Tool | None:
         """The tool the model calls ``name`` right now, or ``None``."""
@@ -112,6 +113,13 @@ class ToolCatalog:
             return ToolOffer(request, frozenset())
         merged = client_tools + [self._definitions[name] for name in ours]
         return ToolOffer(request.replace(tools=merged), frozenset(ours))
+
+
+def _definition(tool: Tool) -> Raw:
+    """A tool as the Messages API declares it, encoded."""
+    return Raw(_encoder.encode({
+        "name": tool.name, "description": tool.description, "input_schema": tool.input_schema(),
+    }))
 
 
 def relaxed_tool_choice(request: MessagesRequest, ours: frozenset[str]) -> Raw | msgspec.UnsetType:
