@@ -64,6 +64,19 @@ class Registered:
         self.interceptors: Registry[Interceptor] = gather(
             "lynkr_register_interceptors", Registry[Interceptor]("interceptor")
         )
+        # A plugin that failed in one hook loses what it registered through the others.
+        failed = [name for name, row in pm.statuses.items() if not row.enabled]
+        for registry in self.registries().values():
+            for name in failed:
+                registry.remove_owner(name)
+
+    def registries(self) -> dict[str, Registry]:
+        """Every kind of registered object, stores first, in the order requests meet them."""
+        return {
+            "store": self.stores, "provider": self.providers, "policy": self.policies,
+            "preparer": self.preparers, "tool source": self.tool_sources, "tool": self.tools,
+            "interceptor": self.interceptors,
+        }
 
     def session_store(self) -> SessionStore | None:
         """The registered ``SessionStore``, if a plugin provides one."""
@@ -71,15 +84,10 @@ class Registered:
         return store if isinstance(store, SessionStore) else None
 
     def lifecycle(self) -> Lifecycle:
-        """Every registered object, stores first, in the order requests meet them."""
-        kinds: list[tuple[str, Registry]] = [
-            ("store", self.stores), ("provider", self.providers), ("policy", self.policies),
-            ("preparer", self.preparers), ("tool source", self.tool_sources), ("tool", self.tools),
-            ("interceptor", self.interceptors),
-        ]
+        """Every registered object, to start in ``registries`` order and close in reverse."""
         return Lifecycle([
             Managed(owner, kind, name, item)
-            for kind, registry in kinds
+            for kind, registry in self.registries().items()
             for owner, name, item in registry.owned()
         ])
 
@@ -97,6 +105,7 @@ def build_pipeline(settings: Settings, pm: LynkrPluginManager, registered: Regis
     return Pipeline(
         settings, pm, registered.providers, registered.policies, registered.preparers, registered.tools,
         interceptors=registered.interceptors, tool_sources=registered.tool_sources,
+        sessions=registered.session_store(),
     )
 
 
@@ -108,17 +117,18 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     """
     settings = settings or Settings.load()
     pm = pm or make_plugin_manager(settings)
+    extra_routes = _plugin_routes(pm, settings)
     registered = Registered(settings, pm)
     pipeline = build_pipeline(settings, pm, registered)
     pipeline.default_provider()
-    routes = CORE_ROUTES + _plugin_routes(pm, settings)
+    routes = CORE_ROUTES + [route for owner, route in extra_routes if pm.statuses[owner].enabled]
     lifecycle = registered.lifecycle()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pipeline.http = open_http_session(settings)
         services = Services(settings, pipeline.http, pipeline.model_client, registered.session_store())
-        app.state.services = services
+        app.state.services = pipeline.observers.services = services
         started = False
         try:
             await lifecycle.start(services)
@@ -159,7 +169,8 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     return app
 
 
-def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[BaseRoute]:
+def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, BaseRoute]]:
+    """Plugins' routes with the plugin of each; one that takes a core route fails its plugin."""
     taken = {route.path for route in CORE_ROUTES if isinstance(route, Route)}
     extra = collect(
         pm,
@@ -167,16 +178,12 @@ def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[BaseRoute
         Registry[ExtraRoute]("route", name_of=lambda route: route.path),
         settings=settings,
     )
-    routes: list[BaseRoute] = []
-    for route in extra:
-        if route.path in taken:
-            pm.record_failure(
-                extra.owner(route.path),
-                f"route {route.path} is a core route",
-                RegistrationError(route.path),
-            )
+    routes: list[tuple[str, BaseRoute]] = []
+    for owner, path, route in extra.owned():
+        if path in taken:
+            pm.record_failure(owner, f"route {path} is a core route", RegistrationError(path))
             continue
-        routes.append(Route(route.path, route.endpoint, methods=list(route.methods), name=route.name or None))
+        routes.append((owner, Route(path, route.endpoint, methods=list(route.methods), name=route.name or None)))
     return routes
 
 

@@ -1,12 +1,15 @@
 """The contract between lynkr's core and its plugins; docs/hooks.md has a section per hook.
 
-Registration hooks (``lynkr_register_*``) are called once when an app is
-built, each with a ``register`` callback and the ``Settings``; a plugin calls
-``register`` with the objects it contributes. The core attributes each object
-to its plugin, refuses duplicate names with an error naming both plugins, and
-does the async work through the objects' methods, never in hooks. Any
-registered object may have ``start(services)`` and ``close()``
-(``lynkr_core.lifecycle``).
+Registration hooks (``lynkr_register_*``) are plain functions called once
+when an app is built (``lynkr_register_commands``: when the CLI runs), each
+with a ``register`` callback (and the ``Settings``, except for commands); a
+plugin calls ``register`` with the objects it contributes. The core
+attributes each object to its plugin, refuses duplicate names with an error
+naming both plugins, and does the async work through the objects' methods,
+never in hooks. A plugin that fails in one hook loses what it registered in
+all of them. Stores, providers, policies, preparers, tool sources, tools and
+interceptors may have ``start(services)`` and ``close()``
+(``lynkr_core.lifecycle``). Hook wrappers are refused.
 
 Order: every hook is called in pluggy's order: implementations marked
 ``tryfirst`` first and ``trylast`` last, otherwise the plugin registered
@@ -54,8 +57,10 @@ def lynkr_register_providers(register: Callable[[Provider], None], settings: Set
 
 @hookspec
 def lynkr_register_policies(register: Callable[[Policy], None], settings: Settings) -> None:
-    """Register policies (``Policy`` objects). Every policy sees every request and tool call,
-    in hook order; any denial wins, and the first denying policy is the one named."""
+    """Register policies (``Policy`` objects). Policies judge each request and each tool call
+    in hook order; the first denial ends the judging and is the one named. A policy that
+    raises judging a request fails that request (500); judging a tool call, it refuses the
+    call."""
 
 
 @hookspec
@@ -95,7 +100,9 @@ def lynkr_register_interceptors(register: Callable[[Interceptor], None], setting
 def lynkr_register_stores(register: Callable[[SessionStore], None], settings: Settings) -> None:
     """Register an implementation of a shared store contract (``SessionStore``). One per
     contract: a second is refused naming both plugins. Others reach it through
-    ``Services`` (``services.sessions``); stores start before every other object."""
+    ``Services`` (``services.sessions``); stores start before every other object. The core
+    hands a ``SessionStore`` every finished exchange (``record``) before
+    ``lynkr_exchange_finished`` runs."""
 
 
 @hookspec
@@ -119,13 +126,15 @@ def lynkr_startup(app: Starlette, settings: Settings, services: Services) -> Awa
 @hookspec
 def lynkr_shutdown(app: Starlette, settings: Settings, services: Services) -> Awaitable[None] | None:
     """Called when the server stops, in the reverse of hook order, before the registered
-    objects' ``close``: close what ``lynkr_startup`` opened. May return an awaitable.
-    Exceptions are logged and do not stop other plugins' shutdown."""
+    objects' ``close``: close what ``lynkr_startup`` opened (also after a start-up that failed
+    part-way: close only what exists). May return an awaitable. Exceptions are logged and
+    do not stop other plugins' shutdown."""
 
 
 @hookspec
-def lynkr_exchange_finished(exchange: Exchange) -> Awaitable[None] | None:
-    """Called after every ``/v1/messages`` request, answered or failed, streamed or not
-    (for a stream: after its last byte), in hook order, off the request path: for stores,
-    metrics, memory extraction, reflection. ``exchange`` holds every step, attempt and
-    tool call. May return an awaitable; exceptions are logged, never shown to the client."""
+def lynkr_exchange_finished(exchange: Exchange, services: Services) -> Awaitable[None] | None:
+    """Called after every ``/v1/messages`` request that reached the pipeline (authenticated
+    and decoded), answered or failed, streamed or not (for a stream: after its last byte),
+    in hook order, off the request path: for metrics, memory extraction, reflection.
+    ``exchange`` holds every step, attempt and tool call; ``services`` is what ``start``
+    got. May return an awaitable; exceptions are logged, never shown to the client."""

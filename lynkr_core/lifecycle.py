@@ -1,10 +1,11 @@
 """Starting and closing what plugins registered.
 
-Any registered object (provider, policy, preparer, tool, tool source,
-interceptor, store) may have ``start(services)`` and ``close()``, each plain
-or async. They start in the lifespan before the server accepts requests,
-stores first, then in the order the pipeline uses them; they close in the
-reverse order, each even if another failed. A ``start`` that raises stops
+Any registered store, provider, policy, preparer, tool source, tool or
+interceptor may have ``start(services)`` and ``close()``, each plain or
+async. They start in the lifespan before the server accepts requests, in
+that order of kinds (stores first, so that the others may use them) and in
+hook order within a kind; they close in the reverse order, each even if
+another failed. A ``start`` that raises stops
 the server, naming the plugin, after closing what had started.
 """
 

@@ -13,18 +13,24 @@ from lynkr_core.streams import message_from_frames
 if TYPE_CHECKING:
     from lynkr_core.exchange import Exchange
     from lynkr_core.plugins import LynkrPluginManager
+    from lynkr_core.services import Services
+    from lynkr_core.stores import SessionStore
 
 log = structlog.get_logger("lynkr.pipeline")
 
 
 class ExchangeObservers:
-    """Logs each finished exchange and hands it to the plugins' ``lynkr_exchange_finished``
-    in a task of its own (a cancelled stream is still reported; the client never waits)."""
+    """Logs each finished exchange, records it in the session store (if a plugin provides
+    one) and hands it to the plugins' ``lynkr_exchange_finished``, in a task of its own (a
+    cancelled stream is still reported; the client never waits)."""
 
-    def __init__(self, pm: LynkrPluginManager) -> None:
+    def __init__(self, pm: LynkrPluginManager, sessions: SessionStore | None = None) -> None:
         self.pm = pm
-        #: Whether any plugin observes exchanges (if none, nothing is kept for them).
-        self.active = bool(pm.hook_calls("lynkr_exchange_finished"))
+        self.sessions = sessions
+        #: Given to the hook; set when the server starts.
+        self.services: Services | None = None
+        #: Whether anything observes exchanges (if nothing does, nothing is kept for it).
+        self.active = sessions is not None or bool(pm.hook_calls("lynkr_exchange_finished"))
         self._background: set[asyncio.Task[None]] = set()
 
     def finish(self, exchange: Exchange, client_frames: list[bytes] | None = None) -> None:
@@ -49,7 +55,14 @@ class ExchangeObservers:
 
     async def _notify(self, exchange: Exchange, client_frames: list[bytes] | None) -> None:
         _rebuild_messages(exchange, client_frames)
-        await self.pm.run_hook("lynkr_exchange_finished", strict=False, exchange=exchange)
+        if self.sessions is not None:
+            try:
+                await self.sessions.record(exchange)
+            except Exception:
+                exchange.context.log.exception("session_record_failed", store=type(self.sessions).__name__)
+        await self.pm.run_hook(
+            "lynkr_exchange_finished", strict=False, exchange=exchange, services=self.services
+        )
 
     async def drain(self) -> None:
         """Wait for pending notifications (at shutdown)."""

@@ -32,6 +32,7 @@ from lynkr_core.registry import Registry
 from lynkr_core.resilience import RetryPolicy
 from lynkr_core.routing import Router
 from lynkr_core.services import ModelClient
+from lynkr_core.stores import SessionStore
 from lynkr_core.tokens import estimate_input_tokens
 from lynkr_core.tools import Tool, ToolSource
 from lynkr_core.url_sources import check_url_sources
@@ -59,6 +60,7 @@ class Pipeline:
         *,
         interceptors: Registry[Interceptor] | None = None,
         tool_sources: Registry[ToolSource] | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -68,7 +70,7 @@ class Pipeline:
         self.policies = policies
         self.preparers = preparers
         self.interceptors = interceptors or Registry[Interceptor]("interceptor")
-        self.observers = ExchangeObservers(pm)
+        self.observers = ExchangeObservers(pm, sessions)
         self.agent = AgentLoop(settings, tools or Registry[Tool]("tool"), policies, tool_sources)
         self.router = Router.from_settings(settings.core)
         self.calls = ModelCalls(

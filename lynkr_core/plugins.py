@@ -88,11 +88,18 @@ class LynkrPluginManager(pluggy.PluginManager):
         """Register ``plugin`` under ``name`` and mark it enabled (inline plugins, tests).
 
         Raises ``pluggy.PluginValidationError`` (and leaves it unregistered) for a
-        hook implementation with no matching hookspec or with wrong arguments.
+        hook implementation with no matching hookspec, with wrong arguments, or
+        marked ``wrapper``/``hookwrapper`` (lynkr calls each implementation itself).
         """
         self.register(plugin, name=name)
         try:
             self.check_pending()
+            for caller in self.get_hookcallers(plugin) or []:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper):
+                        raise pluggy.PluginValidationError(
+                            plugin, f"{name}: {caller.name} is a hook wrapper; lynkr's hooks take none"
+                        )
         except pluggy.PluginValidationError:
             self.unregister(plugin, name=name)
             raise

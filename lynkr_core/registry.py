@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -91,7 +92,10 @@ def collect(
 
         try:
             pm.trace_call(owner, hook_name)
-            call(register=register, **kwargs)
+            result = call(register=register, **kwargs)
+            if inspect.isawaitable(result):
+                getattr(result, "close", lambda: None)()
+                raise RegistrationError(f"{hook_name} must be a plain function, not async")
         except Exception as exc:
             registry.remove_owner(owner)
             pm.record_failure(owner, f"{hook_name} failed: {exc}", exc)

@@ -9,7 +9,6 @@ import stat
 import time
 
 import anthropic
-import lynkr_provider_anthropic
 import msgspec
 import pytest
 
@@ -23,7 +22,7 @@ from lynkr_core import (
 )
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
-from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.testing.server import serving
 from lynkr_core.wire.anthropic import decode_request
 
 UPSTREAM_KEY = "upstream-key"
@@ -98,16 +97,7 @@ class MemorySessions(Recorder, SessionStore):
         return self.kept.pop(session_id, None) is not None
 
 
-def app_with(fake, *plugins, **env):
-    return make_test_app(
-        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0", **env},
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), *plugins],
-        load_entry_points=False,
-    )
-
-
-async def test_objects_start_stores_first_in_request_order_and_close_in_reverse(after_test, tmp_path):
+async def test_objects_start_stores_first_in_request_order_and_close_in_reverse(after_test, anthropic_app, tmp_path):
     journal: list[str] = []
     fake = await after_test.enter_async_context(FakeAnthropic([Reply.text("ok")], api_key=UPSTREAM_KEY))
 
@@ -123,14 +113,14 @@ async def test_objects_start_stores_first_in_request_order_and_close_in_reverse(
         ("two", inline_plugin(stores=[MemorySessions("sessions", journal)], tool_sources=[Source("src", journal)],
                               preparers=[Preparer("prep-2", journal)])),
     ]
-    async with serving(app_with(fake, *plugins, LYNKR_HOME=str(tmp_path / "home"))):
+    async with serving(anthropic_app(fake, *plugins, LYNKR_HOME=str(tmp_path / "home"))):
         assert journal == ["start sessions", "start prep-2", "start prep-1", "start src", "start wrap-1",
                            "hook startup"]
     assert journal[6:] == ["hook shutdown", "close wrap-1", "close src", "close prep-1", "close prep-2",
                            "close sessions"]
 
 
-async def test_a_failing_start_stops_the_server_naming_the_plugin_and_closes_what_started(after_test):
+async def test_a_failing_start_stops_the_server_naming_the_plugin_and_closes_what_started(after_test, anthropic_app):
     journal: list[str] = []
     fake = await after_test.enter_async_context(FakeAnthropic([], api_key=UPSTREAM_KEY))
     plugins = [
@@ -138,7 +128,7 @@ async def test_a_failing_start_stops_the_server_naming_the_plugin_and_closes_wha
         ("lynkr-bad", inline_plugin(interceptors=[Wrapper("fragile", journal, fail=True)])),
     ]
     with pytest.raises(BaseException) as failure:
-        async with serving(app_with(fake, *plugins)):
+        async with serving(anthropic_app(fake, *plugins)):
             pass
     assert "lynkr-bad: interceptor 'fragile' failed to start: OSError: port in use" in _messages(failure.value)
     assert journal == ["start fine", "close fine"]
@@ -155,23 +145,23 @@ def _messages(error: BaseException) -> str:
     return " | ".join(seen)
 
 
-async def test_services_give_a_private_data_directory_the_session_store_and_a_model_client(after_test, tmp_path):
+async def test_services_give_a_private_data_directory_the_session_store_and_a_model_client(after_test, anthropic_app, tmp_path):
     journal: list[str] = []
     store = MemorySessions("sessions", journal)
     wrapper = Wrapper("wrap", journal)
     user = Preparer("user", journal)
     exchanges: list = []
 
-    async def finished(exchange):
+    async def finished(exchange, services):
+        assert services.sessions is store
         exchanges.append(exchange)
-        await store.record(exchange)
 
     fake = await after_test.enter_async_context(FakeAnthropic(
         [Reply.text("from the client's request"), Reply.text("a reflection")], api_key=UPSTREAM_KEY))
     plugins = [("mine", inline_plugin(stores=[store], interceptors=[wrapper], preparers=[user],
                                       hooks={"lynkr_exchange_finished": finished}))]
     home = tmp_path / "lynkr-home"
-    async with serving(app_with(fake, *plugins, LYNKR_HOME=str(home))) as url:
+    async with serving(anthropic_app(fake, *plugins, LYNKR_HOME=str(home))) as url:
         services = user.services
         assert services.sessions is store
         directory = services.data_dir("lynkr-memory")
@@ -197,7 +187,7 @@ async def test_services_give_a_private_data_directory_the_session_store_and_a_mo
     assert fake.message_requests[1].json["messages"][0]["content"] == "reflect"
     assert fake.message_requests[1].json.get("stream") in (None, False)
     assert wrapper.calls == 1 and len(exchanges) == 1  # the plugin's own call skips both
-    (kept,) = await store.exchanges("s1")
+    (kept,) = await store.exchanges("s1")  # the core recorded it: the hook above did not
     assert kept.response.text() == "from the client's request" and kept.steps[0].attempts[0].status == 200
     assert [s.id for s in await store.sessions()] == ["s1"]
 

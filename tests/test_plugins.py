@@ -227,3 +227,45 @@ def test_the_example_plugin_installs_into_a_fresh_environment_and_is_discovered(
     assert plugins(LYNKR_DISABLE_PLUGINS=EXAMPLE)[EXAMPLE]["reason"] == "disabled by LYNKR_DISABLE_PLUGINS"
     assert set(plugins(LYNKR_PLUGINS=EXAMPLE)) == {EXAMPLE, "lynkr-provider-anthropic"}
     assert plugins(LYNKR_PLUGINS=EXAMPLE)["lynkr-provider-anthropic"]["enabled"] is False
+
+
+def test_a_plugin_that_fails_in_one_hook_loses_what_it_registered_in_the_others():
+    from lynkr_core import Policy
+    from lynkr_core.app import Registered
+    from lynkr_core.testing.plugins import inline_plugin
+
+    class Watcher(Policy):
+        name = "watcher"
+
+    def broken(register, settings):
+        raise RuntimeError("cannot read my config")
+
+    pm = make_plugin_manager(settings(), load_entry_points=False, plugins=[
+        ("half", inline_plugin(policies=[Watcher()], hooks={"lynkr_register_preparers": broken})),
+    ])
+    registered = Registered(settings(), pm)
+    assert "watcher" not in registered.policies
+    assert pm.statuses["half"].reason.startswith("failed: lynkr_register_preparers failed")
+
+
+def test_async_registration_hooks_and_hook_wrappers_are_refused_naming_the_plugin():
+    from types import SimpleNamespace
+
+    from lynkr_core.app import Registered
+
+    @hookimpl
+    async def lynkr_register_policies(register, settings):
+        register(object())
+
+    @hookimpl(wrapper=True)
+    def lynkr_startup(app):
+        yield
+
+    pm = make_plugin_manager(settings(), load_entry_points=False, plugins=[
+        ("eager", SimpleNamespace(lynkr_register_policies=lynkr_register_policies)),
+        ("wrapping", SimpleNamespace(lynkr_startup=lynkr_startup)),
+    ])
+    Registered(settings(), pm)
+    assert pm.statuses["eager"].reason == (
+        "failed: lynkr_register_policies failed: lynkr_register_policies must be a plain function, not async")
+    assert "lynkr_startup is a hook wrapper" in pm.statuses["wrapping"].reason
