@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import anthropic
-import lynkr_provider_anthropic
 import msgspec
 import pytest
 
@@ -16,7 +14,6 @@ from lynkr_core import Denial, Policy, Tool, ToolEffects
 from lynkr_core.client_headers import session_id_for
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
-from lynkr_core.testing.server import make_test_app, serving
 from lynkr_core.wire.anthropic import decode_request
 
 UPSTREAM_KEY = "upstream-key"
@@ -73,7 +70,7 @@ async def finished(seen: list, count: int) -> None:
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_calls(after_test, streamed):
+async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_calls(anthropic_client, streamed):
     fake = FakeAnthropic([
         ErrorReply(529, message="overloaded right now"),
         Reply([{"type": "text", "text": "On it."},
@@ -82,19 +79,9 @@ async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_c
               usage={"input_tokens": 100, "output_tokens": 20}),
         Reply.text("HI, and no whispering.", usage={"input_tokens": 150, "output_tokens": 7}),
     ], api_key=UPSTREAM_KEY)
-    await after_test.enter_async_context(fake)
     seen: list = []
-    app = make_test_app(
-        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0",
-         "FALLBACK_PROVIDER": "anthropic:fallback-model"},
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), ("observer", observer(seen))],
-        load_entry_points=False,
-    )
-    url = await after_test.enter_async_context(serving(app))
-    client = anthropic.AsyncAnthropic(base_url=url, api_key="client-secret", max_retries=0,
-                                      default_headers={"X-Claude-Code-Session-Id": "sess-42"})
-    after_test.push_async_callback(client.close)
+    client = await anthropic_client(fake, ("observer", observer(seen)), headers={"X-Claude-Code-Session-Id": "sess-42"},
+                                    FALLBACK_PROVIDER="anthropic:fallback-model")
 
     request = dict(model="claude-x", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL])
     if streamed:
@@ -140,20 +127,12 @@ async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_c
     assert exchange.client_request is not None and exchange.tool_calls == [whisper, upper]
 
 
-async def test_the_session_id_comes_from_claude_codes_metadata_when_the_header_is_missing(after_test):
-    fake = FakeAnthropic([Reply.text("ok")], api_key=UPSTREAM_KEY)
-    await after_test.enter_async_context(fake)
+async def test_the_session_id_comes_from_claude_codes_metadata_when_the_header_is_missing(anthropic_client):
     seen: list = []
-    app = make_test_app(
-        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY},
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), ("observer", observer(seen))],
-        load_entry_points=False,
-    )
-    url = await after_test.enter_async_context(serving(app))
-    async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
-        user_id = '{"device_id":"ab12","account_uuid":"","session_id":"5f0c8f4e-1111-4a2b-9c3d-222233334444"}'
-        await client.messages.create(model="m", max_tokens=5, messages=ASK, metadata={"user_id": user_id})
+    client = await anthropic_client(FakeAnthropic([Reply.text("ok")], api_key=UPSTREAM_KEY),
+                                    ("observer", observer(seen)))
+    user_id = '{"device_id":"ab12","account_uuid":"","session_id":"5f0c8f4e-1111-4a2b-9c3d-222233334444"}'
+    await client.messages.create(model="m", max_tokens=5, messages=ASK, metadata={"user_id": user_id})
     await finished(seen, 1)
     assert seen[0].session_id == "5f0c8f4e-1111-4a2b-9c3d-222233334444"
 

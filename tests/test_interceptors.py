@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import anthropic
-import lynkr_provider_anthropic
 import msgspec
 import pytest
 
 from lynkr_core import Interceptor, MessageAccumulator, Tool, ToolEffects, message_frames, tap
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
-from lynkr_core.testing.server import make_test_app, serving
 
 UPSTREAM_KEY = "upstream-key"
 ASK = [{"role": "user", "content": "what is in the notes?"}]
@@ -110,33 +108,14 @@ class Upper(Tool):
         return args.text.upper()
 
 
-async def gateway(after_test, fake: FakeAnthropic, *plugins, **env: str) -> anthropic.AsyncAnthropic:
-    await after_test.enter_async_context(fake)
-    app = make_test_app(
-        {
-            "MODEL_PROVIDER": "anthropic",
-            "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-            "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY,
-            "LYNKR_UPSTREAM_RETRIES": "0",
-            **env,
-        },
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), *plugins],
-        load_entry_points=False,
-    )
-    url = await after_test.enter_async_context(serving(app))
-    client = anthropic.AsyncAnthropic(base_url=url, api_key="client", max_retries=0)
-    after_test.push_async_callback(client.close)
-    return client
-
-
-async def test_an_interceptor_answers_json_and_a_replayed_stream_from_a_stored_message(after_test):
+async def test_an_interceptor_answers_json_and_a_replayed_stream_from_a_stored_message(anthropic_client):
     cache = StoredAnswers()
     fake = FakeAnthropic([
         Reply([{"type": "text", "text": "The notes say hello."},
                {"type": "tool_use", "id": "toolu_9", "name": "Read", "input": {"file_path": "/n.txt"}}],
               usage={"input_tokens": 40, "output_tokens": 12}),
     ], api_key=UPSTREAM_KEY)
-    client = await gateway(after_test, fake, ("cache", inline_plugin(interceptors=[cache])))
+    client = await anthropic_client(fake, ("cache", inline_plugin(interceptors=[cache])))
 
     first = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
     again = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
@@ -150,10 +129,10 @@ async def test_an_interceptor_answers_json_and_a_replayed_stream_from_a_stored_m
     assert (replayed.usage.input_tokens, replayed.usage.output_tokens) == (40, 12)
 
 
-async def test_a_stream_stored_by_an_interceptor_replays_as_the_same_message(after_test):
+async def test_a_stream_stored_by_an_interceptor_replays_as_the_same_message(anthropic_client):
     cache = StoredAnswers()
     fake = FakeAnthropic([Reply.text("streamed once, replayed after", chunk_size=3)], api_key=UPSTREAM_KEY)
-    client = await gateway(after_test, fake, ("cache", inline_plugin(interceptors=[cache])))
+    client = await anthropic_client(fake, ("cache", inline_plugin(interceptors=[cache])))
 
     async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
         live = await stream.get_final_message()
@@ -166,13 +145,13 @@ async def test_a_stream_stored_by_an_interceptor_replays_as_the_same_message(aft
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-async def test_an_interceptor_sees_every_step_of_the_agent_loop(after_test, streamed):
+async def test_an_interceptor_sees_every_step_of_the_agent_loop(anthropic_client, streamed):
     steps = StepLog("steps")
     fake = FakeAnthropic([
         Reply([{"type": "tool_use", "id": "toolu_1", "name": "lynkr_upper", "input": {"text": "hi"}}]),
         Reply.text("It says HI."),
     ], api_key=UPSTREAM_KEY)
-    client = await gateway(after_test, fake, ("tools", inline_plugin(tools=[Upper()], interceptors=[steps])))
+    client = await anthropic_client(fake, ("tools", inline_plugin(tools=[Upper()], interceptors=[steps])))
 
     request = dict(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
     if streamed:
@@ -185,7 +164,7 @@ async def test_an_interceptor_sees_every_step_of_the_agent_loop(after_test, stre
     assert steps.steps == [1, 3]  # the question; then question, tool call, tool result
 
 
-async def test_interceptors_nest_in_hook_order_tryfirst_and_trylast_honoured(after_test):
+async def test_interceptors_nest_in_hook_order_tryfirst_and_trylast_honoured(anthropic_client):
     entered: list[str] = []
     plugins = [
         ("late", inline_plugin(interceptors=[StepLog("late", entered)], trylast=True)),
@@ -194,7 +173,7 @@ async def test_interceptors_nest_in_hook_order_tryfirst_and_trylast_honoured(aft
         ("early", inline_plugin(interceptors=[StepLog("early", entered)], tryfirst=True)),
     ]
     fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key=UPSTREAM_KEY)
-    client = await gateway(after_test, fake, *plugins)
+    client = await anthropic_client(fake, *plugins)
 
     await client.messages.create(model="m", max_tokens=50, messages=ASK)
     async with client.messages.stream(model="m", max_tokens=50, messages=ASK) as stream:
@@ -205,10 +184,10 @@ async def test_interceptors_nest_in_hook_order_tryfirst_and_trylast_honoured(aft
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-async def test_a_raising_interceptor_is_an_anthropic_500_and_the_server_keeps_serving(after_test, streamed):
+async def test_a_raising_interceptor_is_an_anthropic_500_and_the_server_keeps_serving(anthropic_client, streamed):
     broken = Broken()
     fake = FakeAnthropic([Reply.text("fine again")], api_key=UPSTREAM_KEY)
-    client = await gateway(after_test, fake, ("broken", inline_plugin(interceptors=[broken])))
+    client = await anthropic_client(fake, ("broken", inline_plugin(interceptors=[broken])))
 
     with pytest.raises(anthropic.InternalServerError) as failure:
         if streamed:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import anthropic
-import lynkr_provider_anthropic
 import msgspec
 import pytest
 
@@ -59,25 +58,11 @@ class Jot(Tool):
         return "noted"
 
 
-async def client_for(after_test, fake, preparer, **env):
-    await after_test.enter_async_context(fake)
-    app = make_test_app(
-        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0", **env},
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic),
-                 ("mine", inline_plugin(preparers=[preparer], tools=[Jot()]))],
-        load_entry_points=False,
-    )
-    url = await after_test.enter_async_context(serving(app))
-    client = anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0)
-    after_test.push_async_callback(client.close)
-    return client
-
-
 @pytest.mark.parametrize("streamed", [False, True])
-async def test_a_url_a_preparer_injects_is_checked_before_anything_goes_upstream(after_test, streamed):
+async def test_a_url_a_preparer_injects_is_checked_before_anything_goes_upstream(anthropic_client, streamed):
     fake = FakeAnthropic([Reply.text("never")], api_key=UPSTREAM_KEY)
-    client = await client_for(after_test, fake, Remember(image_url="http://127.0.0.1:9/secret.png"))
+    injecting = Remember(image_url="http://127.0.0.1:9/secret.png")
+    client = await anthropic_client(fake, ("mine", inline_plugin(preparers=[injecting], tools=[Jot()])))
 
     with pytest.raises(anthropic.BadRequestError) as refused:
         if streamed:
@@ -89,10 +74,10 @@ async def test_a_url_a_preparer_injects_is_checked_before_anything_goes_upstream
     assert fake.message_requests == []
 
 
-async def test_count_tokens_counts_the_request_as_it_would_be_sent(after_test):
+async def test_count_tokens_counts_the_request_as_it_would_be_sent(anthropic_client):
     remember = Remember()
     fake = FakeAnthropic([], api_key=UPSTREAM_KEY)
-    client = await client_for(after_test, fake, remember)
+    client = await anthropic_client(fake, ("mine", inline_plugin(preparers=[remember], tools=[Jot()])))
 
     counted = await client.messages.count_tokens(model="m", messages=ASK, tools=[CLIENT_TOOL])
 
@@ -116,7 +101,7 @@ class Uncounting(Provider):
 
 
 @pytest.mark.parametrize("tools", [[], [CLIENT_TOOL]])
-async def test_the_core_estimate_counts_what_preparers_and_the_tool_offer_add(after_test, tools):
+async def test_the_core_estimate_counts_what_preparers_and_the_tool_offer_add(tools):
     counts = []
     for plugin in (inline_plugin(providers=[Uncounting()]),
                    inline_plugin(providers=[Uncounting()], preparers=[Remember()], tools=[Jot()])):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import anthropic
-import lynkr_provider_anthropic
 import lynkr_provider_openai
 import msgspec
 import pytest
@@ -79,32 +78,20 @@ class Static(Named):
         return ToolEffects()
 
 
-def anthropic_app(fake, *plugins):
-    return make_test_app(
-        {"MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-         "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0"},
-        plugins=[("lynkr-provider-anthropic", lynkr_provider_anthropic), *plugins],
-        load_entry_points=False,
-    )
-
-
 def advertised(recorded) -> list[str]:
     return [tool["name"] for tool in recorded.json.get("tools", [])]
 
 
-async def test_the_next_request_offers_what_a_source_lists_now(after_test):
+async def test_the_next_request_offers_what_a_source_lists_now(anthropic_client):
     source = Listed(Named("mcp_alpha"))
     fake = FakeAnthropic([Reply.text("one"), Reply.text("two"), Reply.text("three")], api_key=UPSTREAM_KEY)
-    await after_test.enter_async_context(fake)
-    url = await after_test.enter_async_context(serving(anthropic_app(
-        fake, ("src", inline_plugin(tool_sources=[source], tools=[Static("lynkr_static")])))))
-    async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
-        ask = dict(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
-        await client.messages.create(**ask)
-        source.replace(Named("mcp_alpha"), Named("mcp_beta"))
-        await client.messages.create(**ask)
-        source.replace(Named("mcp_beta"))
-        await client.messages.create(**ask)
+    client = await anthropic_client(fake, ("src", inline_plugin(tool_sources=[source], tools=[Static("lynkr_static")])))
+    ask = dict(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
+    await client.messages.create(**ask)
+    source.replace(Named("mcp_alpha"), Named("mcp_beta"))
+    await client.messages.create(**ask)
+    source.replace(Named("mcp_beta"))
+    await client.messages.create(**ask)
 
     first, second, third = fake.message_requests
     assert advertised(first) == ["Read", "lynkr_static", "mcp_alpha"]
@@ -144,37 +131,30 @@ class BadSchema(Named):
         raise ValueError("a schema the server sent that lynkr cannot read")
 
 
-async def test_a_taken_name_a_bad_schema_are_left_out_and_a_failing_listing_keeps_the_last_one(after_test):
+async def test_a_taken_name_a_bad_schema_are_left_out_and_a_failing_listing_keeps_the_last_one(anthropic_client):
     source = Listed(Named("lynkr_static"), BadSchema("mcp_broken"), Named("mcp_alpha"))
     fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key=UPSTREAM_KEY)
-    await after_test.enter_async_context(fake)
-    static = Static("lynkr_static")
-    url = await after_test.enter_async_context(serving(anthropic_app(
-        fake, ("src", inline_plugin(tool_sources=[source], tools=[static])))))
-    async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
-        ask = dict(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
-        await client.messages.create(**ask)
-        source.fail = True
-        source.replace(Named("mcp_gamma"))
-        await client.messages.create(**ask)
+    client = await anthropic_client(fake, ("src", inline_plugin(tool_sources=[source], tools=[Static("lynkr_static")])))
+    ask = dict(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
+    await client.messages.create(**ask)
+    source.fail = True
+    source.replace(Named("mcp_gamma"))
+    await client.messages.create(**ask)
 
     assert advertised(fake.message_requests[0]) == ["Read", "lynkr_static", "mcp_alpha"]
     assert advertised(fake.message_requests[1]) == ["Read", "lynkr_static", "mcp_alpha"]
 
 
 @pytest.mark.parametrize("permitted", [False, True])
-async def test_an_opaque_tool_runs_only_with_a_permit(after_test, permitted):
+async def test_an_opaque_tool_runs_only_with_a_permit(anthropic_client, permitted):
     tool = Named("mcp_alpha")
     fake = FakeAnthropic([
         Reply([{"type": "tool_use", "id": "toolu_1", "name": "mcp_alpha", "input": {}}]),
         Reply.text("done"),
     ], api_key=UPSTREAM_KEY)
-    await after_test.enter_async_context(fake)
     policies = [PermitAll()] if permitted else []
-    url = await after_test.enter_async_context(serving(anthropic_app(
-        fake, ("src", inline_plugin(tool_sources=[Listed(tool)], policies=policies)))))
-    async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
-        await client.messages.create(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
+    client = await anthropic_client(fake, ("src", inline_plugin(tool_sources=[Listed(tool)], policies=policies)))
+    await client.messages.create(model="m", max_tokens=10, messages=ASK, tools=[CLIENT_TOOL])
 
     result = fake.message_requests[1].json["messages"][-1]["content"][0]
     if permitted:
