@@ -1,5 +1,9 @@
 """lynkr-provider-anthropic, driven by the official anthropic SDK through a running lynkr
-to a scripted upstream that speaks Anthropic's wire format."""
+to a scripted upstream that speaks Anthropic's wire format.
+
+The behaviours every provider shows run from the conformance suite, for both providers of
+the plugin (``TestAnthropicConformance``, ``TestAzureAnthropicConformance``); the tests here
+are the pass-through's own: unknown fields and headers, thinking, count_tokens, models."""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ import aiohttp
 import anthropic
 import pytest
 
-from lynkr_core.testing.fake_anthropic import CutStream, ErrorReply, FakeAnthropic, Reply
-from lynkr_core.testing.server import free_port, make_test_app, serving
+from lynkr_core.testing.conformance import MissingSetting, ProviderConformance, ProviderProfile
+from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
+from lynkr_core.testing.gateway import Harness
+from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.testing.upstream_scripts import AnthropicScripting
 
 UPSTREAM_KEY = "sk-upstream-operator"
 
@@ -29,6 +36,7 @@ async def upstream():
 
 
 def direct_env(url: str, **extra: str) -> dict[str, str]:
+    """``MODEL_PROVIDER=anthropic`` against an upstream at ``url``."""
     return {
         "MODEL_PROVIDER": "anthropic",
         "ANTHROPIC_UPSTREAM_BASE_URL": url,
@@ -36,6 +44,65 @@ def direct_env(url: str, **extra: str) -> dict[str, str]:
         "LYNKR_UPSTREAM_RETRIES": "0",  # these tests see each upstream answer passed on
         **extra,
     }
+
+
+def azure_env(url: str, **extra: str) -> dict[str, str]:
+    """``MODEL_PROVIDER=azure-anthropic`` against a Foundry resource at ``url``."""
+    return {
+        "MODEL_PROVIDER": "azure-anthropic",
+        "AZURE_ANTHROPIC_ENDPOINT": f"{url}/anthropic/v1/messages",
+        "AZURE_ANTHROPIC_API_KEY": UPSTREAM_KEY,
+        "LYNKR_UPSTREAM_RETRIES": "0",
+        **extra,
+    }
+
+
+# Anthropic says "overloaded" with a 529 (a 503 from it keeps the api_error type it came with)
+OVERLOADED = 529
+# FakeAnthropic's in-stream error event follows message_start directly: it has no way to
+# send text before it (the text-less case still runs)
+NO_TEXT_BEFORE_STREAM_ERROR = {
+    "text_before_stream_error": "FakeAnthropic sends no text before an in-stream error",
+}
+
+
+class TestAnthropicConformance(ProviderConformance):
+    """The behaviours every provider shows, for ``MODEL_PROVIDER=anthropic``."""
+
+    @pytest.fixture
+    def provider_profile(self) -> ProviderProfile:
+        """The Anthropic API: the key in x-api-key."""
+        return ProviderProfile(
+            harness=Harness(direct_env),
+            fake=lambda script: FakeAnthropic(script, api_key=UPSTREAM_KEY),
+            scripting=AnthropicScripting(),
+            overloaded_status=OVERLOADED,
+            exempt={
+                **NO_TEXT_BEFORE_STREAM_ERROR,
+                # the base URL defaults to api.anthropic.com, and an upstream that needs no
+                # key may be used without one
+                "missing_setting": "every setting of the anthropic provider has a default",
+            },
+        )
+
+
+class TestAzureAnthropicConformance(ProviderConformance):
+    """The behaviours every provider shows, for ``MODEL_PROVIDER=azure-anthropic``."""
+
+    @pytest.fixture
+    def provider_profile(self) -> ProviderProfile:
+        """Claude in Microsoft Foundry: the endpoint and its key (in api-key) are required."""
+        return ProviderProfile(
+            harness=Harness(azure_env),
+            fake=lambda script: FakeAnthropic(script, api_key=UPSTREAM_KEY, auth_header="api-key"),
+            scripting=AnthropicScripting(),
+            missing_settings=[
+                MissingSetting.unset("AZURE_ANTHROPIC_ENDPOINT"),
+                MissingSetting.unset("AZURE_ANTHROPIC_API_KEY"),
+            ],
+            overloaded_status=OVERLOADED,
+            exempt=NO_TEXT_BEFORE_STREAM_ERROR,
+        )
 
 
 @pytest.fixture
@@ -91,71 +158,13 @@ async def test_count_tokens_is_the_upstream_count(client, upstream):
     assert counted.input_tokens > 0
 
 
-@pytest.mark.parametrize(
-    ("status", "sdk_error", "error_type"),
-    [
-        (400, anthropic.BadRequestError, "invalid_request_error"),
-        (401, anthropic.AuthenticationError, "authentication_error"),
-        (429, anthropic.RateLimitError, "rate_limit_error"),
-        (500, anthropic.InternalServerError, "api_error"),
-        (529, anthropic.InternalServerError, "overloaded_error"),
-    ],
-)
-async def test_upstream_errors_keep_their_status_type_and_message(client, upstream, status, sdk_error, error_type):
-    upstream._script.append(ErrorReply(status, message=f"upstream says {status}", retry_after=3))
-    with pytest.raises(sdk_error) as caught:
+async def test_an_upstream_error_keeps_its_retry_after_and_request_id(client, upstream):
+    upstream._script.append(ErrorReply(529, message="upstream says 529", retry_after=3))
+    with pytest.raises(anthropic.InternalServerError) as caught:
         await client.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == status
-    assert caught.value.body["error"] == {"type": error_type, "message": f"upstream says {status}"}
+    assert caught.value.body["error"] == {"type": "overloaded_error", "message": "upstream says 529"}
     assert caught.value.response.headers["retry-after"] == "3"
     assert caught.value.response.headers["request-id"].startswith("req_")
-
-
-async def test_error_event_inside_a_stream_reaches_the_client(client, upstream):
-    upstream._script.append(ErrorReply(529, message="overloaded mid-stream", in_stream=True))
-    with pytest.raises(anthropic.APIStatusError, match="overloaded mid-stream"):
-        async with client.messages.stream(model="m", max_tokens=10, messages=HELLO) as stream:
-            async for _ in stream:
-                pass
-
-
-@pytest.mark.parametrize("abort", [True, False])
-async def test_a_cut_upstream_stream_ends_with_an_error_event(upstream, abort):
-    upstream._script.append(CutStream(deltas=2, abort=abort))
-    async with serving(make_test_app(direct_env(upstream.base_url))) as url:
-        async with aiohttp.ClientSession() as http:
-            body = {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-            async with http.post(f"{url}/v1/messages", json=body) as response:
-                assert response.status == 200
-                text = (await response.read()).decode()
-    assert text.startswith("event: message_start")
-    assert text.rstrip().splitlines()[-2] == "event: error"
-    assert "event: message_stop" not in text
-
-
-async def test_unreachable_upstream_is_a_502_api_error():
-    env = direct_env(f"http://127.0.0.1:{free_port()}")
-    async with serving(make_test_app(env)) as url:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key="c", max_retries=0) as sdk:
-            with pytest.raises(anthropic.APIStatusError) as caught:
-                await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == 502
-    assert caught.value.body["error"]["type"] == "api_error"
-    assert "cannot connect" in caught.value.body["error"]["message"]
-
-
-async def test_client_disconnect_mid_stream_cancels_the_upstream_request(upstream):
-    upstream._script.append(Reply.text("word " * 200, chunk_size=5, delay=0.05))
-    async with serving(make_test_app(direct_env(upstream.base_url))) as url:
-        async with aiohttp.ClientSession() as http:
-            body = {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-            async with http.post(f"{url}/v1/messages", json=body) as response:
-                await response.content.readuntil(b"content_block_delta")
-        for _ in range(50):  # the upstream sees its client leave well within a second
-            if upstream.message_requests[0].disconnected:
-                break
-            await asyncio.sleep(0.02)
-    assert upstream.message_requests[0].disconnected
 
 
 async def test_client_disconnect_before_the_first_byte_cancels_the_upstream_request(upstream):
@@ -188,14 +197,6 @@ async def test_azure_anthropic_uses_its_path_key_headers_and_model(upstream):
     assert sent.path == "/anthropic/v1/messages"
     assert sent.headers["api-key"] == UPSTREAM_KEY and sent.headers["x-api-key"] == UPSTREAM_KEY
     assert sent.json["model"] == "claude-opus-4-5"
-
-
-async def test_azure_anthropic_without_endpoint_says_what_to_set():
-    env = {"MODEL_PROVIDER": "azure-anthropic", "AZURE_ANTHROPIC_API_KEY": "k"}
-    async with serving(make_test_app(env)) as url:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key="c", max_retries=0) as sdk:
-            with pytest.raises(anthropic.InternalServerError, match="AZURE_ANTHROPIC_ENDPOINT"):
-                await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
 
 
 async def test_models_come_from_the_upstream(client):

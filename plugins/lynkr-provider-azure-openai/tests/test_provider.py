@@ -1,5 +1,8 @@
 """lynkr-provider-azure-openai, driven by the official anthropic SDK through a running lynkr
-to a scripted upstream that speaks Azure OpenAI (``FakeOpenAI``, dialect azure)."""
+to a scripted upstream that speaks Azure OpenAI (``FakeOpenAI``, dialect azure).
+
+The behaviours every provider shows run from the conformance suite (``TestConformance``);
+the tests here are Azure's own: deployments, endpoint forms, content filters, its messages."""
 
 from __future__ import annotations
 
@@ -11,29 +14,22 @@ from lynkr_provider_azure_openai.config import AzureOpenAISettings
 from lynkr_provider_azure_openai.provider import AzureOpenAIProvider, chat_url
 
 from lynkr_core import Settings
-from lynkr_core.testing.fake_openai import (
-    ChatReply,
-    CutStream,
-    ErrorReply,
-    FakeOpenAI,
-    ToolCallSpec,
-)
+from lynkr_core.testing.conformance import MissingSetting, ProviderConformance, ProviderProfile
+from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI, ToolCallSpec
 from lynkr_core.testing.gateway import (
     CLAUDE_CODE_FIXTURES,
     Harness,
     assert_only_credential,
     claude_code_headers,
-    quick_retries,
     stream_events,
 )
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port
+from lynkr_core.testing.upstream_scripts import OpenAIScripting
 
 UPSTREAM_KEY = "azure-resource-key-0123456789"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 DEPLOYMENT = "prod-chat"  # not a model name: limits come from the plugin's default
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -62,11 +58,15 @@ def azure_env(base_url: str, **extra: str) -> dict[str, str]:
 HARNESS = Harness(azure_env, client_key=CLIENT_KEY)
 
 
+def fake_azure(script: list[Any], *, deployment: str | None = DEPLOYMENT) -> FakeOpenAI:
+    """A scripted fake Azure resource with one ``deployment`` (any, when None)."""
+    return FakeOpenAI(script, dialect="azure", api_key=UPSTREAM_KEY, deployment=deployment)
+
+
 def running(script: list[Any], *, deployment: str | None = DEPLOYMENT, **env: str):
     """A scripted fake Azure resource with one ``deployment``, lynkr in front of it, a client:
     ``(fake, sdk)``. ``{base}`` in an ``env`` value stands for the fake's base URL."""
-    fake = FakeOpenAI(script, dialect="azure", api_key=UPSTREAM_KEY, deployment=deployment)
-    return HARNESS.run(fake, **env)
+    return HARNESS.run(fake_azure(script, deployment=deployment), **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -81,19 +81,33 @@ def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     assert_only_credential(headers, "api-key", UPSTREAM_KEY, CLIENT_KEY)
 
 
+# --------------------------------------------------------------------------- conformance
+
+
+class TestConformance(ProviderConformance):
+    """The behaviours every provider shows, against the fake Azure resource."""
+
+    @pytest.fixture
+    def provider_profile(self) -> ProviderProfile:
+        """Azure OpenAI: the resource endpoint and its key are required."""
+        return ProviderProfile(
+            harness=HARNESS,
+            fake=fake_azure,
+            scripting=OpenAIScripting(),
+            missing_settings=[
+                MissingSetting.unset("AZURE_OPENAI_ENDPOINT"),
+                MissingSetting.unset("AZURE_OPENAI_API_KEY"),
+                MissingSetting.unset("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"),
+            ],
+        )
+
+
 # --------------------------------------------------------------------------- round trips
 
 
-async def test_text_round_trip_to_the_deployment_url():
-    async with running([ChatReply("Hello from Azure.", usage=(15, 4))]) as (fake, sdk):
-        message = await sdk.messages.create(
-            model="claude-sonnet-4-6", max_tokens=700, messages=HELLO
-        )
-    assert message.content[0].text == "Hello from Azure."
-    assert message.model == "claude-sonnet-4-6"
-    assert message.stop_reason == "end_turn"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (15, 4)
-
+async def test_the_exact_request_to_the_deployment_url():
+    async with running([ChatReply("Hello from Azure.")]) as (fake, sdk):
+        await sdk.messages.create(model="claude-sonnet-4-6", max_tokens=700, messages=HELLO)
     request = fake.chat_requests[0]
     assert request.path == f"/openai/deployments/{DEPLOYMENT}/chat/completions"
     assert request.query == {"api-version": "2024-10-21"}
@@ -106,13 +120,10 @@ async def test_text_round_trip_to_the_deployment_url():
     }
 
 
-async def test_streamed_text_round_trip_through_the_prompt_filter_chunk():
+async def test_streamed_cached_usage_is_reported_apart():
     reply = ChatReply("Azure streams text in pieces.", chunk_size=3, usage=(50, 7, 20))
     async with running([reply]) as (fake, sdk):
-        seen, message = await stream_events(sdk, model="m", max_tokens=100, messages=HELLO)
-    assert len([event for event in seen if event.type == "text"]) > 5
-    assert message.content[0].text == "Azure streams text in pieces."
-    assert message.stop_reason == "end_turn"
+        _, message = await stream_events(sdk, model="m", max_tokens=100, messages=HELLO)
     assert message.usage.input_tokens == 30 and message.usage.cache_read_input_tokens == 20
     assert message.usage.output_tokens == 7
     body = sent(fake)
@@ -141,27 +152,6 @@ async def test_tool_call_round_trip():
         }
     ]
     assert body["tool_choice"] == "required"
-
-
-async def test_streamed_tool_call_in_small_fragments():
-    arguments = {"city": "Zürich", "days": [1, 2, 3, 4]}
-    reply = ChatReply(
-        "One moment.",
-        tool_calls=[ToolCallSpec("get_weather", arguments, id="call_frag")],
-        chunk_size=4,
-        arguments_chunk_size=3,
-        usage=(33, 11),
-    )
-    async with running([reply]) as (fake, sdk):
-        seen, message = await stream_events(
-            sdk, model="m", max_tokens=100, messages=HELLO, tools=[WEATHER]
-        )
-    assert len([event for event in seen if event.type == "input_json"]) > 5
-    assert [block.type for block in message.content] == ["text", "tool_use"]
-    assert message.content[1].input == arguments and message.content[1].id == "call_frag"
-    assert message.stop_reason == "tool_use"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (33, 11)
-    sent(fake)
 
 
 async def test_tool_history_becomes_tool_calls_and_a_tool_message():
@@ -388,82 +378,6 @@ async def test_a_wrong_key_is_a_401_with_azures_message():
         "Access denied due to invalid subscription key"
     )
     assert fake.chat_requests[0].headers["api-key"] == "wrong-key"
-
-
-@pytest.mark.parametrize(
-    ("status", "sdk_error", "error_type"),
-    [
-        (400, anthropic.BadRequestError, "invalid_request_error"),
-        (429, anthropic.RateLimitError, "rate_limit_error"),
-        (500, anthropic.InternalServerError, "api_error"),
-    ],
-)
-async def test_upstream_errors_reach_the_client_verbatim(status, sdk_error, error_type):
-    message = f"Requests to the ChatCompletions_Create Operation have failed ({status})."
-    async with running([ErrorReply(status, message, retry_after=12)]) as (fake, sdk):
-        with pytest.raises(sdk_error) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == status
-    assert caught.value.body["error"] == {"type": error_type, "message": message}
-    assert caught.value.response.headers["retry-after"] == "12"
-    assert len(fake.chat_requests) == 1
-
-
-@pytest.mark.parametrize("stream", [False, True])
-async def test_5xx_is_retried_then_succeeds(stream):
-    script = [ErrorReply(500, "transient"), ChatReply("recovered")]
-    async with running(script, **FAST_RETRIES) as (fake, sdk):
-        if stream:
-            _, message = await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
-        else:
-            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert message.content[0].text == "recovered"
-    assert len(fake.chat_requests) == 2
-
-
-async def test_an_error_inside_the_stream_reaches_the_sdk():
-    error = ErrorReply(500, "The model produced invalid content.", in_stream=True, partial="Half")
-    async with running([error]) as (_, sdk):
-        with pytest.raises(anthropic.APIStatusError, match="The model produced invalid content"):
-            await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
-
-
-@pytest.mark.parametrize("abort", [True, False])
-async def test_a_cut_stream_ends_with_an_error_event(abort):
-    cut = CutStream(after_chunks=4, abort=abort)
-    async with running([cut], deployment=None) as gw:
-        status, events = await gw.post_sse(
-            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-        )
-    names = [name for name, _ in events]
-    assert status == 200
-    assert names[0] == "message_start" and "content_block_delta" in names
-    assert names[-1] == "error" and "message_stop" not in names
-
-
-async def test_an_unreachable_upstream_is_a_502():
-    async with HARNESS.serve(azure_env(f"http://127.0.0.1:{free_port()}")) as (_, sdk):
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == 502
-    assert "cannot connect" in caught.value.body["error"]["message"]
-
-
-@pytest.mark.parametrize(
-    ("env", "named"),
-    [
-        ({"AZURE_OPENAI_API_KEY": "k"}, ["AZURE_OPENAI_ENDPOINT"]),
-        ({"AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com"}, ["AZURE_OPENAI_API_KEY"]),
-        ({}, ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"]),
-    ],
-)
-async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
-    async with HARNESS.serve({"MODEL_PROVIDER": "azure-openai", **NO_RETRIES, **env}) as (_, sdk):
-        with pytest.raises(anthropic.InternalServerError) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    message = caught.value.body["error"]["message"]
-    assert "azure-openai is not configured" in message
-    assert all(name in message for name in named)
 
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])

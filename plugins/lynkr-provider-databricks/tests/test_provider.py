@@ -1,5 +1,8 @@
 """lynkr-provider-databricks, driven by the official anthropic SDK through a running lynkr
-to a scripted upstream that speaks Databricks Model Serving (``FakeOpenAI``, dialect databricks)."""
+to a scripted upstream that speaks Databricks Model Serving (``FakeOpenAI``, dialect databricks).
+
+The behaviours every provider shows run from the conformance suite (``TestConformance``);
+the tests here are Databricks' own: invocations paths, Claude thinking, error codes."""
 
 from __future__ import annotations
 
@@ -8,30 +11,23 @@ from typing import Any
 import anthropic
 import pytest
 
-from lynkr_core.testing.fake_openai import (
-    ChatReply,
-    CutStream,
-    ErrorReply,
-    FakeOpenAI,
-    ToolCallSpec,
-)
+from lynkr_core.testing.conformance import MissingSetting, ProviderConformance, ProviderProfile
+from lynkr_core.testing.fake_openai import ChatReply, ErrorReply, FakeOpenAI, ToolCallSpec
 from lynkr_core.testing.gateway import (
     CLAUDE_CODE_FIXTURES,
     Harness,
     assert_only_credential,
     claude_code_headers,
-    quick_retries,
     stream_events,
 )
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port
+from lynkr_core.testing.upstream_scripts import OpenAIScripting
 
 UPSTREAM_KEY = "dapi0123456789abcdef-operator"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 ENDPOINT = "databricks-claude-sonnet-4-5"
 INVOCATIONS = f"/serving-endpoints/{ENDPOINT}/invocations"
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -66,11 +62,15 @@ def databricks_env(base_url: str, **extra: str) -> dict[str, str]:
 HARNESS = Harness(databricks_env, client_key=CLIENT_KEY)
 
 
+def fake_workspace(script: list[Any], *, endpoint: str | None = ENDPOINT) -> FakeOpenAI:
+    """A scripted fake workspace serving ``endpoint`` (any, when None)."""
+    return FakeOpenAI(script, dialect="databricks", api_key=UPSTREAM_KEY, deployment=endpoint)
+
+
 def running(script: list[Any], *, endpoint: str | None = ENDPOINT, **env: str):
     """A scripted fake workspace serving ``endpoint`` (any, when None), lynkr, a client:
     ``(fake, sdk)``. ``{base}`` in an ``env`` value stands for the fake's base URL."""
-    fake = FakeOpenAI(script, dialect="databricks", api_key=UPSTREAM_KEY, deployment=endpoint)
-    return HARNESS.run(fake, **env)
+    return HARNESS.run(fake_workspace(script, endpoint=endpoint), **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -92,19 +92,35 @@ def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     assert_only_credential(headers, "authorization", f"Bearer {UPSTREAM_KEY}", CLIENT_KEY)
 
 
+# --------------------------------------------------------------------------- conformance
+
+
+class TestConformance(ProviderConformance):
+    """The behaviours every provider shows, against the fake workspace."""
+
+    @pytest.fixture
+    def provider_profile(self) -> ProviderProfile:
+        """Databricks: the workspace URL and its token are required."""
+        return ProviderProfile(
+            harness=HARNESS,
+            fake=fake_workspace,
+            scripting=OpenAIScripting(),
+            missing_settings=[
+                MissingSetting.unset("DATABRICKS_API_BASE"),
+                MissingSetting.unset("DATABRICKS_API_KEY"),
+                MissingSetting.unset("DATABRICKS_API_BASE", "DATABRICKS_API_KEY"),
+            ],
+        )
+
+
 # --------------------------------------------------------------------------- round trips
 
 
-async def test_text_round_trip_to_the_invocations_path_without_a_model():
-    async with running([ChatReply("Hello from Databricks.", usage=(12, 5))]) as (fake, sdk):
-        message = await sdk.messages.create(
+async def test_the_exact_request_to_the_invocations_path_without_a_model():
+    async with running([ChatReply("Hello from Databricks.")]) as (fake, sdk):
+        await sdk.messages.create(
             model="claude-sonnet-4-6", max_tokens=900, system="Be nice.", messages=HELLO
         )
-    assert message.content[0].text == "Hello from Databricks."
-    assert message.model == "claude-sonnet-4-6"
-    assert message.stop_reason == "end_turn"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (12, 5)
-
     request = fake.chat_requests[0]
     assert (request.method, request.path, request.query) == ("POST", INVOCATIONS, {})
     assert_only_upstream_credentials(request.headers)
@@ -135,17 +151,6 @@ async def test_api_base_and_endpoint_path_make_the_exact_url(api_base, endpoint_
         message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert message.content[0].text == "ok"
     assert fake.chat_requests[0].path == "/serving-endpoints/my-endpoint/invocations"
-
-
-async def test_streamed_text_round_trip():
-    reply = ChatReply("Streaming from a serving endpoint.", chunk_size=4, usage=(44, 9))
-    async with running([reply]) as (fake, sdk):
-        seen, message = await stream_events(sdk, model="m", max_tokens=100, messages=HELLO)
-    assert len([event for event in seen if event.type == "text"]) > 5
-    assert message.content[0].text == "Streaming from a serving endpoint."
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (44, 9)
-    body = sent(fake)
-    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
 
 
 async def test_tool_call_round_trip():
@@ -359,18 +364,6 @@ async def test_a_routed_endpoint_that_does_not_exist_is_a_404():
     )
 
 
-@pytest.mark.parametrize("stream", [False, True])
-async def test_5xx_is_retried_then_succeeds(stream):
-    script = [ErrorReply(503, "busy"), ErrorReply(500, "oops"), ChatReply("finally")]
-    async with running(script, **FAST_RETRIES) as (fake, sdk):
-        if stream:
-            _, message = await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
-        else:
-            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert message.content[0].text == "finally"
-    assert len(fake.chat_requests) == 3
-
-
 async def test_an_error_code_inside_the_stream_reaches_the_sdk_with_its_message():
     error = ErrorReply(429, "Rate limit hit mid-stream.", in_stream=True, partial="Some text")
     texts: list[str] = []
@@ -403,43 +396,14 @@ async def test_an_error_code_before_the_stream_says_anything_is_an_http_error():
     assert caught.value.body["error"]["message"] == "REQUEST_LIMIT_EXCEEDED: Too many requests."
 
 
-@pytest.mark.parametrize("abort", [True, False])
-async def test_a_cut_stream_ends_with_an_error_event(abort):
-    cut = CutStream(after_chunks=3, abort=abort)
-    async with running([cut], endpoint=None) as gw:
-        status, events = await gw.post_sse(
-            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-        )
-    names = [name for name, _ in events]
-    assert status == 200
-    assert names[0] == "message_start" and "content_block_delta" in names
-    assert names[-1] == "error" and "message_stop" not in names
-
-
-async def test_an_unreachable_upstream_is_a_502():
-    async with HARNESS.serve(databricks_env(f"http://127.0.0.1:{free_port()}")) as (_, sdk):
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == 502
-    assert "cannot connect" in caught.value.body["error"]["message"]
-
-
-@pytest.mark.parametrize(
-    ("env", "named"),
-    [
-        ({"DATABRICKS_API_KEY": "k"}, ["DATABRICKS_API_BASE"]),
-        ({"DATABRICKS_API_BASE": "https://adb-1.2.azuredatabricks.net"}, ["DATABRICKS_API_KEY"]),
-        ({}, ["DATABRICKS_API_BASE", "DATABRICKS_API_KEY"]),
-    ],
-)
-async def test_missing_configuration_is_a_500_naming_the_variables(env, named):
-    # databricks is the default provider: no MODEL_PROVIDER needed
-    async with HARNESS.serve({**NO_RETRIES, **env}) as (_, sdk):
+async def test_databricks_is_the_default_provider():
+    # no MODEL_PROVIDER: databricks answers, and says what it needs
+    async with HARNESS.serve(NO_RETRIES) as (_, sdk):
         with pytest.raises(anthropic.InternalServerError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     message = caught.value.body["error"]["message"]
     assert "databricks is not configured" in message
-    assert all(name in message for name in named)
+    assert "DATABRICKS_API_BASE" in message and "DATABRICKS_API_KEY" in message
 
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])

@@ -1,4 +1,5 @@
-"""Fixtures: a fake llama-server, lynkr in front of it, the anthropic SDK as client."""
+"""Fixtures: a fake llama-server, lynkr in front of it, the anthropic SDK as client; and the
+provider's profile for the conformance suite (``test_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from lynkr_core.testing.conformance import MissingSetting, ProviderProfile
 from lynkr_core.testing.fake_openai import FakeOpenAI
 from lynkr_core.testing.gateway import CLIENT_KEY, Harness, quick_retries
 from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
 from lynkr_core.testing.gateway import parse_sse as parse_sse  # a fixture
 from lynkr_core.testing.openai_check import assert_valid_chat_request
+from lynkr_core.testing.upstream_scripts import OpenAIScripting
 
 
 def llamacpp_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -27,6 +30,22 @@ def llamacpp_env(base_url: str, **extra: str) -> dict[str, str]:
 
 # every body sent upstream is a request the openai SDK accepts
 HARNESS = Harness(llamacpp_env, check_request=assert_valid_chat_request)
+
+PROFILE = ProviderProfile(
+    harness=HARNESS,
+    fake=lambda script: FakeOpenAI(script, dialect="llamacpp"),
+    scripting=OpenAIScripting(),
+    missing_settings=[
+        MissingSetting.unset("LLAMACPP_ENDPOINT"),
+        MissingSetting.unset("LLAMACPP_MODEL"),
+    ],
+)
+
+
+@pytest.fixture
+def provider_profile() -> ProviderProfile:
+    """llama.cpp, as the conformance suite drives it."""
+    return PROFILE
 
 
 @pytest.fixture

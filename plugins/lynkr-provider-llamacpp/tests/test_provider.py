@@ -1,5 +1,6 @@
 """lynkr-provider-llamacpp through a running lynkr, with the official anthropic SDK as the
-client and a fake llama-server: round trips, the exact upstream request, endpoint forms."""
+client and a fake llama-server: finish reasons, parallel calls and reasoning, the exact
+upstream request, endpoint forms (plain round trips are the conformance suite's)."""
 
 from __future__ import annotations
 
@@ -28,70 +29,11 @@ HELLO = [{"role": "user", "content": "hello"}]
 # --------------------------------------------------------------------------- round trips
 
 
-async def test_text_round_trip(gateway):
-    async with gateway([ChatReply("Hello from llama.cpp.", usage=(9, 6))]) as gw:
-        message = await gw.sdk.messages.create(
-            model="claude-opus-4-8", max_tokens=50, messages=HELLO
-        )
-    assert [b.type for b in message.content] == ["text"]
-    assert message.content[0].text == "Hello from llama.cpp."
-    assert message.model == "claude-opus-4-8"
-    assert message.stop_reason == "end_turn"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (9, 6)
-
-
-async def test_streamed_text_round_trip(gateway):
-    text = "tokens from a local model, a few at a time"
-    async with gateway([ChatReply(text, chunk_size=3, usage=(14, 10))]) as gw:
-        async with gw.sdk.messages.stream(model="m", max_tokens=50, messages=HELLO) as stream:
-            deltas = [event.text async for event in stream if event.type == "text"]
-            message = await stream.get_final_message()
-    assert len(deltas) == -(-len(text) // 3)
-    assert message.content[0].text == text
-    assert message.stop_reason == "end_turn"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (14, 10)
-
-
 async def test_length_finish_is_max_tokens(gateway):
     async with gateway([ChatReply("cut sh", finish_reason="length", chunk_size=2)]) as gw:
         async with gw.sdk.messages.stream(model="m", max_tokens=3, messages=HELLO) as stream:
             message = await stream.get_final_message()
     assert message.stop_reason == "max_tokens"
-
-
-async def test_tool_call_round_trip(gateway):
-    call = ToolCallSpec("get_weather", {"city": "Lyon"}, id="Xy12abc")
-    async with gateway([ChatReply(tool_calls=[call], usage=(20, 8))]) as gw:
-        message = await gw.sdk.messages.create(
-            model="m", max_tokens=50, messages=HELLO, tools=[WEATHER]
-        )
-    assert [(b.type, b.id, b.name, b.input) for b in message.content] == [
-        ("tool_use", "Xy12abc", "get_weather", {"city": "Lyon"})
-    ]
-    assert message.stop_reason == "tool_use"
-
-
-async def test_streamed_tool_call_in_small_fragments(gateway):
-    arguments = {"city": "Reykjavík", "unit": "celsius", "nested": {"a": [1, 2, 3]}}
-    reply = ChatReply(
-        "Let me look.",
-        chunk_size=3,
-        tool_calls=[ToolCallSpec("get_weather", arguments)],
-        arguments_chunk_size=3,
-        usage=(50, 21),
-    )
-    async with gateway([reply]) as gw:
-        async with gw.sdk.messages.stream(
-            model="m", max_tokens=50, messages=HELLO, tools=[WEATHER]
-        ) as stream:
-            fragments = [e.partial_json async for e in stream if e.type == "input_json"]
-            message = await stream.get_final_message()
-    assert len(fragments) > 5
-    assert [b.type for b in message.content] == ["text", "tool_use"]
-    assert message.content[0].text == "Let me look."
-    assert message.content[1].input == arguments
-    assert message.stop_reason == "tool_use"
-    assert message.usage.output_tokens == 21
 
 
 async def test_two_interleaved_tool_calls(gateway):

@@ -1,4 +1,5 @@
-"""Fixtures: a fake Ollama, lynkr in front of it, the anthropic SDK as client."""
+"""Fixtures: a fake Ollama, lynkr in front of it, the anthropic SDK as client; and the
+provider's profile for the conformance suite (``test_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from lynkr_core.testing.conformance import MissingSetting, ProviderProfile
 from lynkr_core.testing.fake_ollama import FakeOllama
 from lynkr_core.testing.gateway import CLIENT_KEY, Harness, quick_retries
 from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
 from lynkr_core.testing.gateway import parse_sse as parse_sse  # a fixture
+from lynkr_core.testing.upstream_scripts import OllamaScripting
 
 MODEL = "qwen2.5-coder:7b"
 
@@ -28,6 +31,24 @@ def ollama_env(base_url: str, **extra: str) -> dict[str, str]:
 
 
 HARNESS = Harness(ollama_env, model=MODEL)
+
+PROFILE = ProviderProfile(
+    harness=HARNESS,
+    fake=FakeOllama,
+    scripting=OllamaScripting(),
+    missing_settings=[
+        MissingSetting.unset("OLLAMA_ENDPOINT"),
+        MissingSetting.unset("OLLAMA_MODEL"),
+    ],
+    # a busy Ollama answers a bare 429: the suite checks that none reaches the client instead
+    exempt={"retry_after": "Ollama never sends Retry-After, so FakeOllama cannot either"},
+)
+
+
+@pytest.fixture
+def provider_profile() -> ProviderProfile:
+    """Ollama, as the conformance suite drives it."""
+    return PROFILE
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """lynkr-provider-openai, driven by the official anthropic SDK through a running lynkr
-to a scripted upstream that speaks OpenAI Chat Completions (``FakeOpenAI``, dialect openai)."""
+to a scripted upstream that speaks OpenAI Chat Completions (``FakeOpenAI``, dialect openai).
+
+The behaviours every provider shows run from the conformance suite (``TestConformance``);
+the tests here are OpenAI's own: the exact request, its settings, reasoning models."""
 
 from __future__ import annotations
 
@@ -13,28 +16,21 @@ from lynkr_provider_openai.provider import OpenAIProvider
 
 from lynkr_core import RequestContext, Settings, translate
 from lynkr_core import anthropic as wire
-from lynkr_core.testing.fake_openai import (
-    ChatReply,
-    CutStream,
-    ErrorReply,
-    FakeOpenAI,
-    ToolCallSpec,
-)
+from lynkr_core.testing.conformance import MissingSetting, ProviderConformance, ProviderProfile
+from lynkr_core.testing.fake_openai import ChatReply, ErrorReply, FakeOpenAI, ToolCallSpec
 from lynkr_core.testing.gateway import (
     CLAUDE_CODE_FIXTURES,
     Harness,
     assert_only_credential,
     claude_code_headers,
-    quick_retries,
     stream_events,
 )
 from lynkr_core.testing.openai_check import assert_valid_chat_request
-from lynkr_core.testing.server import free_port
+from lynkr_core.testing.upstream_scripts import OpenAIScripting
 
 UPSTREAM_KEY = "sk-upstream-operator-key"
 CLIENT_KEY = "sk-ant-client-key-never-forwarded"
 NO_RETRIES = {"LYNKR_UPSTREAM_RETRIES": "0"}
-FAST_RETRIES = quick_retries(2)
 
 WEATHER = {
     "name": "get_weather",
@@ -69,9 +65,14 @@ def openai_env(base_url: str, **extra: str) -> dict[str, str]:
 HARNESS = Harness(openai_env, client_key=CLIENT_KEY)
 
 
+def fake_openai(script: list[Any], *, key: str | None = UPSTREAM_KEY) -> FakeOpenAI:
+    """A scripted fake OpenAI upstream that takes only ``key`` (any, when None)."""
+    return FakeOpenAI(script, dialect="openai", api_key=key)
+
+
 def running(script: list[Any], *, fake_key: str | None = UPSTREAM_KEY, **env: str):
     """A scripted fake OpenAI upstream, lynkr in front of it, and a client: ``(fake, sdk)``."""
-    return HARNESS.run(FakeOpenAI(script, dialect="openai", api_key=fake_key), **env)
+    return HARNESS.run(fake_openai(script, key=fake_key), **env)
 
 
 def sent(fake: FakeOpenAI, index: int = 0) -> dict[str, Any]:
@@ -86,20 +87,33 @@ def assert_only_upstream_credentials(headers: dict[str, str]) -> None:
     assert_only_credential(headers, "authorization", f"Bearer {UPSTREAM_KEY}", CLIENT_KEY)
 
 
+# --------------------------------------------------------------------------- conformance
+
+
+class TestConformance(ProviderConformance):
+    """The behaviours every provider shows, against the fake OpenAI."""
+
+    @pytest.fixture
+    def provider_profile(self) -> ProviderProfile:
+        """OpenAI: only api.openai.com needs a key (any other server may go without)."""
+        api_openai_com = {"OPENAI_ENDPOINT": "https://api.openai.com/v1/chat/completions"}
+        missing_key = MissingSetting({**api_openai_com, "OPENAI_API_KEY": ""}, ("OPENAI_API_KEY",))
+        return ProviderProfile(
+            harness=HARNESS,
+            fake=fake_openai,
+            scripting=OpenAIScripting(),
+            missing_settings=[missing_key],
+        )
+
+
 # --------------------------------------------------------------------------- round trips
 
 
-async def test_text_round_trip_and_the_exact_upstream_request():
-    async with running([ChatReply("Hello from GPT.", usage=(21, 4))]) as (fake, sdk):
-        message = await sdk.messages.create(
+async def test_the_exact_upstream_request():
+    async with running([ChatReply("Hello from GPT.")]) as (fake, sdk):
+        await sdk.messages.create(
             model="claude-sonnet-4-6", max_tokens=1000, system="Be brief.", messages=HELLO
         )
-    assert [block.type for block in message.content] == ["text"]
-    assert message.content[0].text == "Hello from GPT."
-    assert message.model == "claude-sonnet-4-6"  # the client's name is echoed back
-    assert message.stop_reason == "end_turn"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (21, 4)
-
     request = fake.chat_requests[0]
     assert (request.method, request.path, request.query) == ("POST", "/v1/chat/completions", {})
     assert_only_upstream_credentials(request.headers)
@@ -116,16 +130,12 @@ async def test_text_round_trip_and_the_exact_upstream_request():
     }
 
 
-async def test_streamed_text_round_trip_with_cached_usage():
+async def test_streamed_cached_usage_is_reported_apart():
     reply = ChatReply("Streaming text arrives in small pieces.", chunk_size=4, usage=(30, 6, 10))
     async with running([reply]) as (fake, sdk):
-        seen, message = await stream_events(
+        _, message = await stream_events(
             sdk, model="claude-sonnet-4-6", max_tokens=500, messages=HELLO
         )
-    text_events = [event for event in seen if event.type == "text"]
-    assert len(text_events) > 5
-    assert message.content[0].text == "Streaming text arrives in small pieces."
-    assert message.stop_reason == "end_turn"
     assert message.usage.input_tokens == 20 and message.usage.cache_read_input_tokens == 10
     assert message.usage.output_tokens == 6
     body = sent(fake)
@@ -193,30 +203,6 @@ async def test_tool_choice_mapping(tool_choice, expected):
     assert {
         key: body[key] for key in ("tool_choice", "parallel_tool_calls") if key in body
     } == expected
-
-
-async def test_streamed_tool_call_arguments_in_small_fragments():
-    arguments = {"city": "São Paulo", "days": [1, 2, 3], "note": 'quote " and \\ slash'}
-    reply = ChatReply(
-        "Checking the weather.",
-        chunk_size=3,
-        tool_calls=[ToolCallSpec("get_weather", arguments, id="call_frag")],
-        arguments_chunk_size=3,
-        usage=(40, 12),
-    )
-    async with running([reply]) as (fake, sdk):
-        seen, message = await stream_events(
-            sdk, model="claude-sonnet-4-6", max_tokens=300, messages=HELLO, tools=[WEATHER]
-        )
-    partials = [event for event in seen if event.type == "input_json"]
-    assert len(partials) > 10  # passed on fragment by fragment, not in one piece
-    assert [block.type for block in message.content] == ["text", "tool_use"]
-    assert message.content[0].text == "Checking the weather."
-    assert message.content[1].id == "call_frag"
-    assert message.content[1].input == arguments
-    assert message.stop_reason == "tool_use"
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (40, 12)
-    assert sent(fake)["tools"][0]["function"]["name"] == "get_weather"
 
 
 async def test_streamed_parallel_tool_calls_interleaved():
@@ -316,81 +302,13 @@ async def test_a_rejected_upstream_key_is_a_401_with_the_upstream_message():
     assert fake.chat_requests[0].headers["authorization"] == "Bearer sk-wrong-operator-key"
 
 
-@pytest.mark.parametrize(
-    ("status", "sdk_error", "error_type"),
-    [
-        (400, anthropic.BadRequestError, "invalid_request_error"),
-        # OpenAI says "invalid_request_error" for a 404 too: the status decides
-        (404, anthropic.NotFoundError, "not_found_error"),
-        (429, anthropic.RateLimitError, "rate_limit_error"),
-        (500, anthropic.InternalServerError, "api_error"),
-        (503, anthropic.InternalServerError, "overloaded_error"),
-    ],
-)
-async def test_upstream_errors_reach_the_client_verbatim(status, sdk_error, error_type):
-    message = f"Invalid 'messages[0].content': upstream says {status}."
-    async with running([ErrorReply(status, message, retry_after=7)]) as (fake, sdk):
-        with pytest.raises(sdk_error) as caught:
+async def test_a_404_is_not_found_whatever_type_openai_names():
+    # OpenAI says "invalid_request_error" for a 404 too: the status decides
+    message = "The model `gpt-9` does not exist or you do not have access to it."
+    async with running([ErrorReply(404, message)]) as (_, sdk):
+        with pytest.raises(anthropic.NotFoundError) as caught:
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == status
-    assert caught.value.body["error"] == {"type": error_type, "message": message}
-    assert caught.value.response.headers["retry-after"] == "7"
-    assert len(fake.chat_requests) == 1  # retries are off
-
-
-@pytest.mark.parametrize("stream", [False, True])
-async def test_5xx_is_retried_then_succeeds(stream):
-    script = [ErrorReply(503, "overloaded"), ErrorReply(500, "oops"), ChatReply("third time lucky")]
-    async with running(script, **FAST_RETRIES) as (fake, sdk):
-        if stream:
-            _, message = await stream_events(sdk, model="m", max_tokens=10, messages=HELLO)
-        else:
-            message = await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert message.content[0].text == "third time lucky"
-    assert len(fake.chat_requests) == 3
-
-
-async def test_an_error_inside_the_stream_reaches_the_sdk_as_an_error_event():
-    error = ErrorReply(
-        500,
-        "The server had an error while processing your request.",
-        in_stream=True,
-        partial="Partial",
-    )
-    texts: list[str] = []
-    async with running([error]) as (_, sdk):
-        with pytest.raises(
-            anthropic.APIStatusError, match="The server had an error while processing"
-        ):
-            async with sdk.messages.stream(model="m", max_tokens=10, messages=HELLO) as stream:
-                async for event in stream:
-                    if event.type == "text":
-                        texts.append(event.text)
-    assert "".join(texts) == "Partial"
-
-
-@pytest.mark.parametrize("abort", [True, False])
-async def test_a_cut_stream_ends_with_an_error_event(abort):
-    fake = FakeOpenAI([CutStream(after_chunks=3, abort=abort)], api_key=UPSTREAM_KEY)
-    async with HARNESS.run(fake) as gw:
-        status, events = await gw.post_sse(
-            {"model": "m", "max_tokens": 10, "messages": HELLO, "stream": True}
-        )
-    names = [name for name, _ in events]
-    assert status == 200
-    assert names[0] == "message_start" and "content_block_delta" in names
-    assert names[-1] == "error" and "message_stop" not in names
-    assert events[-1][1]["error"]["type"] == "api_error"
-
-
-async def test_an_unreachable_upstream_is_a_502():
-    env = openai_env(f"http://127.0.0.1:{free_port()}")
-    async with HARNESS.serve(env) as (_, sdk):
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == 502
-    assert caught.value.body["error"]["type"] == "api_error"
-    assert "cannot connect" in caught.value.body["error"]["message"]
+    assert caught.value.body["error"] == {"type": "not_found_error", "message": message}
 
 
 async def test_the_providers_read_timeout_is_a_504():
@@ -400,14 +318,6 @@ async def test_the_providers_read_timeout_is_a_504():
             await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
     assert caught.value.status_code == 504
     assert caught.value.body["error"]["type"] == "timeout_error"
-
-
-async def test_api_openai_com_without_a_key_is_a_500_naming_the_variable():
-    async with HARNESS.serve({"MODEL_PROVIDER": "openai", **NO_RETRIES}) as (_, sdk):
-        with pytest.raises(anthropic.InternalServerError) as caught:
-            await sdk.messages.create(model="m", max_tokens=10, messages=HELLO)
-    assert caught.value.status_code == 500
-    assert "OPENAI_API_KEY" in caught.value.body["error"]["message"]
 
 
 @pytest.mark.parametrize("turn", ["turn1", "turn2"])

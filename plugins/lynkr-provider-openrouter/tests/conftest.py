@@ -1,4 +1,5 @@
-"""Fixtures: a fake OpenRouter upstream, lynkr in front of it, the anthropic SDK as client."""
+"""Fixtures: a fake OpenRouter upstream, lynkr in front of it, the anthropic SDK as client;
+and the provider's profile for the conformance suite (``test_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from lynkr_core.testing.conformance import MissingSetting, ProviderProfile
 from lynkr_core.testing.fake_openai import FakeOpenAI
 from lynkr_core.testing.gateway import CLIENT_KEY, Harness, quick_retries
 from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
 from lynkr_core.testing.gateway import parse_sse as parse_sse  # a fixture
 from lynkr_core.testing.openai_check import assert_valid_chat_request
+from lynkr_core.testing.upstream_scripts import OpenAIScripting
 
 UPSTREAM_KEY = "sk-or-v1-operator-key"
 MODEL = "openai/gpt-4o"
@@ -43,13 +46,34 @@ HARNESS = Harness(
 )
 
 
+def fake_openrouter(script: Sequence[Any] = ()) -> FakeOpenAI:
+    """A fake OpenRouter that takes only ``UPSTREAM_KEY``."""
+    return FakeOpenAI(list(script), dialect="openrouter", api_key=UPSTREAM_KEY)
+
+
+PROFILE = ProviderProfile(
+    harness=HARNESS,
+    fake=fake_openrouter,
+    scripting=OpenAIScripting(),
+    missing_settings=[
+        MissingSetting.unset("OPENROUTER_API_KEY"),
+        MissingSetting.unset("OPENROUTER_MODEL"),
+    ],
+)
+
+
+@pytest.fixture
+def provider_profile() -> ProviderProfile:
+    """OpenRouter, as the conformance suite drives it."""
+    return PROFILE
+
+
 @pytest.fixture
 def gateway():
     """``async with gateway(script, **env) as gw``: fake OpenRouter + lynkr + SDK client
     (a `lynkr_core.testing.gateway.Gateway`); every body sent upstream is then checked."""
 
     def run(script: Sequence[Any] = (), **env: str):
-        fake = FakeOpenAI(list(script), dialect="openrouter", api_key=UPSTREAM_KEY)
-        return HARNESS.run(fake, **env)
+        return HARNESS.run(fake_openrouter(script), **env)
 
     return run
