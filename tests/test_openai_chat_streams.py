@@ -56,9 +56,9 @@ async def test_pings_while_ollama_is_silent():
     assert names[-1] == "message_stop"
 
 
-async def _disconnect_after(url: str, seconds: float) -> None:
-    """Send a streaming request, read what comes, and drop the connection after ``seconds``
-    (whether or not the answer had started)."""
+async def _disconnect_after(url: str, seconds: float, started=lambda: True) -> None:
+    """Send a streaming request, read what comes, and drop the connection ``seconds`` after
+    ``started()`` holds (whether or not the answer had started)."""
 
     async def read() -> None:
         async with aiohttp.ClientSession() as http, http.post(
@@ -67,6 +67,7 @@ async def _disconnect_after(url: str, seconds: float) -> None:
             await response.read()
 
     task = asyncio.create_task(read())
+    await _wait_for(started, seconds=10)  # a loaded machine may take a while to get there
     await asyncio.sleep(seconds)
     task.cancel()  # aiohttp closes the connection of a cancelled request
     with contextlib.suppress(asyncio.CancelledError):
@@ -92,7 +93,7 @@ async def test_a_client_that_leaves_cancels_the_upstream_request(reply, when):
     async with FakeOpenAI([reply, ChatReply("still serving")]) as fake:
         env = {"MODEL_PROVIDER": "openai", "OPENAI_ENDPOINT": fake.base_url + "/v1/chat/completions"}
         async with serving(make_test_app(env)) as url:
-            await _disconnect_after(url, 0.5)
+            await _disconnect_after(url, 0.5, started=lambda: bool(fake.chat_requests))
             assert await _wait_for(lambda: fake.chat_requests[0].disconnected), when
             names = await _events(url)
     assert names[-1] == "message_stop"
