@@ -8,7 +8,14 @@ from lynkr_core import translate
 from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.context import RequestContext
-from lynkr_core.contracts import Command, ExtraRoute, HealthCheck, Provider, RequestPreparer
+from lynkr_core.contracts import (
+    Command,
+    ExtraRoute,
+    HealthCheck,
+    Provider,
+    RequestPreparer,
+    SettingHelp,
+)
 from lynkr_core.egress import EgressPolicy, UrlRefused
 from lynkr_core.errors import (
     AuthenticationFailed,
@@ -83,6 +90,7 @@ __all__ = [
     "Services",
     "SessionStore",
     "SessionSummary",
+    "SettingHelp",
     "Settings",
     "Step",
     "StoredExchange",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 
 import structlog
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from lynkr_core import endpoints
-from lynkr_core.config import Settings
+from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import ExtraRoute, Provider, RequestPreparer
 from lynkr_core.errors import encode_error, error_type_for_status
 from lynkr_core.http import open_http_session
@@ -112,15 +113,20 @@ def build_pipeline(settings: Settings, pm: LynkrPluginManager, registered: Regis
 def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None = None) -> Starlette:
     """A new lynkr app: plugins from ``pm`` (default: every allowed installed plugin).
 
-    Raises ``ConfigError`` when ``MODEL_PROVIDER`` names no registered provider,
-    and ``PluginLoadError`` in strict mode when a plugin failed.
+    When ``MODEL_PROVIDER``, a route or a fallback names a provider no plugin
+    registered, or the default provider misses settings, the app still starts:
+    it says why at start, ``/ready`` answers 503 and requests a 500 naming the
+    fix (``lynkr_core.guidance``). In strict mode (``LYNKR_STRICT_PLUGINS``) an
+    unregistered provider raises ``ConfigError`` instead, and a plugin that
+    failed ``PluginLoadError``.
     """
     settings = settings or Settings.load()
     pm = pm or make_plugin_manager(settings)
     extra_routes = _plugin_routes(pm, settings)
     registered = Registered(settings, pm)
     pipeline = build_pipeline(settings, pm, registered)
-    pipeline.default_provider()
+    if pipeline.unavailable is not None and settings.core.strict_plugins:
+        raise ConfigError(pipeline.unavailable)
     routes = CORE_ROUTES + [route for owner, route in extra_routes if pm.statuses[owner].enabled]
     lifecycle = registered.lifecycle()
 
@@ -137,6 +143,10 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
                 await pipeline.agent.catalog.refresh()
             await pm.run_hook("lynkr_startup", strict=True, app=app, settings=settings, services=services)
             log.info("started", provider=settings.core.model_provider, plugins=pm.enabled_names())
+            problem = pipeline.not_ready()
+            if problem is not None:
+                log.error("not_configured", reason=problem)
+                print(f"lynkr: {problem}", file=sys.stderr)
             yield
         finally:
             await pipeline.drain()

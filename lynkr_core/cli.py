@@ -1,4 +1,4 @@
-"""The ``lynkr`` command: ``start``, ``plugins``, ``doctor``, and plugins' commands."""
+"""The ``lynkr`` command: ``start``, ``plugins``, ``doctor``, ``init``, and plugins' commands."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import platform
 import sys
 from collections.abc import Sequence
 
-from lynkr_core import __version__
+from lynkr_core import __version__, envfile
 from lynkr_core.app import build_pipeline
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Command
@@ -46,8 +47,10 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    """Show the effective configuration (secrets masked) and check the upstream."""
-    print(f"lynkr {__version__}; configuration from: {', '.join(settings.sources)}")
+    """Show the version, the effective configuration (secrets masked), what is missing,
+    and check the upstream."""
+    print(f"lynkr {__version__} (Python {platform.python_version()})")
+    print(f"configuration from: {', '.join(settings.sources)}")
     for name, value in settings.masked().items():
         print(f"  {name}={value}")
     pm = make_plugin_manager(settings)
@@ -56,17 +59,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     for row in pm.statuses.values():
         if row.reason and row.reason.startswith("failed"):
             print(f"  {row.name}: {row.reason}")
-    try:
-        provider = pipeline.default_provider()
-    except ConfigError as exc:
-        print(f"provider: {exc}")
+    provider = pipeline.default_provider()
+    if provider is None or pipeline.unavailable is not None:
+        print(f"provider: {pipeline.unavailable}")
         return 1
     print(f"provider: {provider.name} (from {pipeline.providers.owner(provider.name)})")
     for key, value in provider.describe().items():
         print(f"  {key}: {value}")
+    problem = pipeline.not_ready()
+    if problem is not None:
+        print(f"configuration: {problem}")
     result = asyncio.run(_check(provider, settings))
     print(f"upstream: {'ok' if result.ok else 'FAILED'}: {result.detail}")
-    return 0 if result.ok else 1
+    return 0 if result.ok and problem is None else 1
 
 
 async def _check(provider, settings: Settings):
@@ -90,6 +95,7 @@ BUILTIN_COMMANDS = [
     Command("plugins", "list plugins and whether they are enabled", cmd_plugins,
             lambda p: p.add_argument("--json", action="store_true", help="print JSON")),
     Command("doctor", "show the configuration and check the upstream", cmd_doctor),
+    Command("init", "write a commented .env for a provider", envfile.run, envfile.add_arguments),
 ]
 
 

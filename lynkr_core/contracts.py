@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import abc
 import argparse
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from lynkr_core.config import Settings
@@ -28,6 +30,53 @@ class HealthCheck:
 
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingHelp:
+    """One setting a provider reads, as ``lynkr init`` asks for it and writes it to ``.env``.
+
+    ``name`` is the environment variable; ``help`` one line saying what it is;
+    ``required``: the provider cannot answer while it is unset (it is then among
+    ``Provider.missing_settings``); ``secret``: never echoed or printed back;
+    ``default``: the value used when it is unset, as written in ``.env`` (``None``: none).
+    """
+
+    name: str
+    help: str
+    required: bool = False
+    secret: bool = False
+    default: str | None = None
+
+    @classmethod
+    def from_struct(
+        cls,
+        struct: type,
+        env: Mapping[str, str],
+        helps: Mapping[str, str],
+        *,
+        required: Collection[str] = (),
+        secret: Collection[str] = (),
+    ) -> list[SettingHelp]:
+        """One ``SettingHelp`` per field of ``env`` (field name to variable, as
+        ``Settings.plugin_config`` takes it), in ``env``'s order: its line from ``helps``, its
+        default from the msgspec ``struct``; ``required`` and ``secret`` name fields."""
+        defaults = {f.name: f.default for f in msgspec.structs.fields(struct)}
+        return [
+            cls(var, helps[field], field in required, field in secret, _env_text(defaults.get(field)))
+            for field, var in env.items()
+        ]
+
+
+def _env_text(value: object) -> str | None:
+    """A default as ``.env`` would spell it; ``None`` for no default or an empty one."""
+    if value is None or value == "" or value is msgspec.NODEFAULT:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 class Provider(abc.ABC):
@@ -66,6 +115,16 @@ class Provider(abc.ABC):
     def describe(self) -> Mapping[str, str]:
         """Non-secret facts about the configuration (endpoint, model...), for ``lynkr doctor``."""
         return {}
+
+    def missing_settings(self) -> list[str]:
+        """The environment variables that must be set before this provider can answer;
+        empty when none are missing. The core says so at start and answers every request
+        for this provider with a 500 naming them, before calling ``complete`` or ``stream``."""
+        return []
+
+    def settings_help(self) -> list[SettingHelp]:
+        """Every setting this provider reads, for ``lynkr init``; empty: none to ask for."""
+        return []
 
 
 class RequestPreparer(abc.ABC):

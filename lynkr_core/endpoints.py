@@ -80,8 +80,9 @@ def _json(payload: object, status: int = 200) -> Response:
 async def create_message(request: Request) -> Response:
     """``POST /v1/messages``: a complete message as JSON, or an SSE stream."""
     body = await request.body()
-    parsed = parse_messages_request(body, require_max_tokens=True)
     pipeline = _pipeline(request)
+    pipeline.refuse_if_unavailable()
+    parsed = parse_messages_request(body, require_max_tokens=True)
     context = _context(request, parsed)
     if parsed.is_streaming:
         return EventStreamResponse(
@@ -98,7 +99,9 @@ async def create_message(request: Request) -> Response:
 
 async def count_tokens(request: Request) -> Response:
     """``POST /v1/messages/count_tokens``: ``{"input_tokens": N}``."""
-    parsed = parse_messages_request(await request.body(), require_max_tokens=False)
+    body = await request.body()
+    _pipeline(request).refuse_if_unavailable()
+    parsed = parse_messages_request(body, require_max_tokens=False)
     try:
         tokens = await _pipeline(request).count_tokens(parsed, _context(request, parsed))
     except DECODE_ERRORS:
@@ -112,6 +115,7 @@ async def count_tokens(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     """``GET /v1/models``: the models the configured provider serves."""
+    _pipeline(request).refuse_if_unavailable()
     context = _context(request)
     provider = _pipeline(request).provider_named(context.provider_name)
     models = await provider.list_models(context)
@@ -126,6 +130,7 @@ async def list_models(request: Request) -> Response:
 
 async def get_model(request: Request) -> Response:
     """``GET /v1/models/{model_id}``."""
+    _pipeline(request).refuse_if_unavailable()
     context = _context(request)
     provider = _pipeline(request).provider_named(context.provider_name)
     wanted = request.path_params["model_id"]
@@ -146,9 +151,13 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Readiness: started, and the configured provider is registered."""
+    """Readiness: started, and the configured provider registered and configured
+    (otherwise 503, with the reason)."""
     pipeline = _pipeline(request)
     name = pipeline.settings.core.model_provider
-    if pipeline.http is None or name not in pipeline.providers:
+    problem = pipeline.not_ready()
+    if problem is not None:
+        return _json({"status": "not_configured", "provider": name, "reason": problem}, status=503)
+    if pipeline.http is None:
         return _json({"status": "starting", "provider": name}, status=503)
     return _json({"status": "ready", "provider": name, "plugins": pipeline.pm.enabled_names()})

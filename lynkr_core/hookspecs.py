@@ -49,8 +49,9 @@ hookimpl = pluggy.HookimplMarker("lynkr")
 def lynkr_register_providers(register: Callable[[Provider], None], settings: Settings) -> None:
     """Register model providers (``Provider`` objects), each under its ``name``.
 
-    Register a provider even when its settings are incomplete, so that
-    ``lynkr doctor`` can say what is missing; raise ``ConfigError`` from its
+    Register a provider even when its settings are incomplete, so that lynkr
+    can say what is missing (``Provider.missing_settings``) at start, in
+    ``lynkr doctor`` and to each request; raise ``ConfigError`` from its
     methods, not here.
     """
 

@@ -15,6 +15,7 @@ from lynkr_core.context import RequestContext
 from lynkr_core.contracts import Provider
 from lynkr_core.errors import LynkrError, UpstreamError
 from lynkr_core.exchange import Step
+from lynkr_core.guidance import not_configured_message
 from lynkr_core.interceptors import CompleteNext, Interceptor, chain_complete, chain_stream
 from lynkr_core.orchestrator.stream import OpenStep
 from lynkr_core.registry import Registry
@@ -51,10 +52,15 @@ class ModelCalls:
         return self.router.targets(request.model, lambda: approximate_input_tokens(request))
 
     def provider_named(self, name: str) -> Provider:
-        """The provider registered as ``name``; a 500 ``api_error`` if there is none."""
+        """The provider registered as ``name``; a 500 ``api_error`` if there is none, or if it
+        misses settings (naming them, before anything is sent)."""
         provider = self.providers.get(name)
         if provider is None:
             raise LynkrError(f"provider {name!r} is not registered", status=500)
+        missing = provider.missing_settings()
+        if missing:
+            default = name == self.router.default.provider
+            raise LynkrError(not_configured_message(name, missing, default=default), status=500)
         return provider
 
     # ------------------------------------------------------------------ JSON

@@ -46,9 +46,11 @@ class OpenAIChatProvider(Provider):
     ``model`` is the upstream model used when routing names none; ``options``
     says what the upstream accepts (its ``model`` field is ignored);
     ``timeout`` overrides the process-wide upstream timeouts; ``missing``
-    maps settings that must be set to their variable names, so a request
-    fails with a message saying which to set; ``model_variable`` names the
-    variable of ``model`` for the same purpose.
+    maps settings that must be set to their variable names
+    (``missing_settings``), so that lynkr says at start and on each request
+    which to set; ``model_variable`` names the variable of ``model``, for the
+    error a request gets when neither routing nor settings give a model.
+    Subclasses list what ``lynkr init`` asks for in ``settings_help``.
     """
 
     def __init__(
@@ -235,7 +237,7 @@ class OpenAIChatProvider(Provider):
     async def check(self, context: RequestContext) -> HealthCheck:
         """Reachable and the key accepted: a one-token completion."""
         if self._missing:
-            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(self._missing.values()))
+            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(self.missing_settings()))
         probe = anthropic.decode_request(
             b'{"model":"probe","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}'
         )
@@ -248,6 +250,10 @@ class OpenAIChatProvider(Provider):
     def describe(self) -> Mapping[str, str]:
         """Endpoint and model (never the key)."""
         return {"url": self.url, "model": self.model or "(none)"}
+
+    def missing_settings(self) -> list[str]:
+        """The variables of the required settings that are unset (``missing``)."""
+        return list(self._missing.values())
 
     # --------------------------------------------------------------- helpers
 
@@ -268,8 +274,8 @@ class OpenAIChatProvider(Provider):
     def _translate(
         self, request: anthropic.MessagesRequest, context: RequestContext, *, stream: bool
     ) -> Translated:
-        if self._missing:
-            needed = ", ".join(self._missing.values())
+        if self._missing:  # the core says so first (``missing_settings``); this guards direct calls
+            needed = ", ".join(self.missing_settings())
             raise LynkrError(f"provider {self.name} is not configured: set {needed}", status=500)
         dropped: list[str] = []
         translated = translate_request(request, self.target(request, context), dropped.append, stream=stream)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 import structlog
 
-from lynkr_core.config import ConfigError, Settings
+from lynkr_core.config import Settings
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import Provider, RequestPreparer
 from lynkr_core.errors import InvalidRequest, LynkrError, PermissionDenied
 from lynkr_core.exchange import Exchange
+from lynkr_core.guidance import first_unregistered, not_configured_message
 from lynkr_core.interceptors import Interceptor
 from lynkr_core.middleware import new_request_id
 from lynkr_core.model_calls import ModelCalls, close_quietly, first_frame
@@ -87,26 +88,31 @@ class Pipeline:
         #: What plugins' objects use to send a Messages request of their own.
         self.model_client = ModelClient(self._send_own)
         self.http: aiohttp.ClientSession | None = None
+        #: Why no request can be answered: ``MODEL_PROVIDER``, a route or a fallback names a
+        #: provider no plugin registered (what to install); ``None`` when every one is registered.
+        self.unavailable = first_unregistered(self.router.named(), providers.names())
 
     # ------------------------------------------------------------------ setup
 
-    def default_provider(self) -> Provider:
-        """The provider ``MODEL_PROVIDER`` names; ``ConfigError`` when no plugin registered it,
-        or when a route or fallback names a provider no plugin registered."""
-        known = ", ".join(self.providers.names()) or "none"
-        name = self.settings.core.model_provider
-        provider = self.providers.get(name)
-        if provider is None:
-            raise ConfigError(
-                f"MODEL_PROVIDER={name!r}, but no installed plugin registers that provider "
-                f"(registered: {known}). Install its plugin or set MODEL_PROVIDER."
-            )
-        for routed in sorted(self.router.providers() - set(self.providers.names())):
-            raise ConfigError(
-                f"a route or FALLBACK_PROVIDER names provider {routed!r}, but no installed plugin "
-                f"registers it (registered: {known})."
-            )
-        return provider
+    def default_provider(self) -> Provider | None:
+        """The provider ``MODEL_PROVIDER`` names; ``None`` when no plugin registered it."""
+        return self.providers.get(self.settings.core.model_provider)
+
+    def not_ready(self) -> str | None:
+        """Why requests cannot be answered as configured: ``unavailable``, else the default
+        provider's missing settings (``Provider.missing_settings``); ``None``: nothing is."""
+        if self.unavailable is not None:
+            return self.unavailable
+        provider = self.default_provider()
+        missing = provider.missing_settings() if provider is not None else []
+        if missing:
+            return not_configured_message(self.settings.core.model_provider, missing, default=True)
+        return None
+
+    def refuse_if_unavailable(self) -> None:
+        """Raise ``unavailable`` as a 500 ``api_error`` when a named provider is not registered."""
+        if self.unavailable is not None:
+            raise LynkrError(self.unavailable, status=500)
 
     def context(
         self,

@@ -102,12 +102,14 @@ class Router:
             fallbacks=[Target.parse(t) for t in core.fallback_provider] if core.fallback_enabled else (),
         )
 
-    def providers(self) -> set[str]:
-        """Every provider name some rule may send a request to."""
-        named = {self.default.provider, *(r.target.provider for r in self.routes)}
-        named.update(t.provider for t in self.fallbacks)
+    def named(self) -> list[tuple[str, str]]:
+        """``(setting, provider)`` for each provider a rule may send a request to, by the
+        setting that names it: ``MODEL_PROVIDER`` first, then the routes, then the fallbacks."""
+        named = [("MODEL_PROVIDER", self.default.provider)]
         if self.long_context is not None:
-            named.add(self.long_context.provider)
+            named.append(("LYNKR_LONG_CONTEXT_ROUTE", self.long_context.provider))
+        named += [("LYNKR_MODEL_ROUTES", route.target.provider) for route in self.routes]
+        named += [("FALLBACK_PROVIDER", target.provider) for target in self.fallbacks]
         return named
 
     @property

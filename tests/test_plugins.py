@@ -141,9 +141,14 @@ def test_duplicate_names_are_refused_naming_both_plugins():
     )
 
 
-def test_unknown_provider_refuses_to_build_an_app_and_says_what_is_installed():
-    with pytest.raises(ConfigError, match=r"MODEL_PROVIDER='nope'.*registered: .*echo"):
-        create_app(Settings({"MODEL_PROVIDER": "nope"}))
+def test_unknown_provider_builds_a_guided_app_and_says_what_is_installed_strict_mode_refuses():
+    # the server starts and says why it cannot answer (tests/test_first_run.py serves it)
+    app = create_app(Settings({"MODEL_PROVIDER": "nope"}))
+    reason = app.state.pipeline.not_ready()
+    assert reason.startswith("MODEL_PROVIDER=nope, but no installed plugin provides it; install ")
+    assert "echo" in reason.partition("installed providers: ")[2].split(", ")
+    with pytest.raises(ConfigError, match=r"MODEL_PROVIDER=nope, but no installed plugin.*installed providers: .*echo"):
+        create_app(Settings({"MODEL_PROVIDER": "nope", "LYNKR_STRICT_PLUGINS": "true"}))
 
 
 def test_allowlisted_but_missing_plugin_is_reported():

@@ -276,10 +276,20 @@ async def test_no_failover_once_the_stream_has_started():
     assert backup.seen == []
 
 
-def test_a_route_to_an_unregistered_provider_is_refused_at_start():
+async def test_a_route_to_an_unregistered_provider_starts_but_answers_every_request_with_why():
     env = {"MODEL_PROVIDER": "primary", "FALLBACK_PROVIDER": "nowhere"}
-    with pytest.raises(ConfigError, match="'nowhere'"):
-        make_test_app(env, plugins=[("p", providers_plugin(Scripted("primary")))], load_entry_points=False)
+    primary = Scripted("primary")
+    app = make_test_app(env, plugins=[("p", providers_plugin(primary))], load_entry_points=False)
+    async with serving(app) as url, anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as sdk:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            await sdk.messages.create(model="m", max_tokens=5, messages=HELLO)
+    message = caught.value.body["error"]["message"]
+    assert message.startswith("FALLBACK_PROVIDER names provider 'nowhere', but no installed plugin provides it;")
+    assert message.endswith("; installed providers: primary")
+    assert primary.seen == []
+    strict = {**env, "LYNKR_STRICT_PLUGINS": "true"}
+    with pytest.raises(ConfigError, match="FALLBACK_PROVIDER names provider 'nowhere'"):
+        make_test_app(strict, plugins=[("p", providers_plugin(Scripted("primary")))], load_entry_points=False)
 
 
 def test_the_routing_size_estimate_is_close_to_the_tokenizer_on_claude_code_requests():

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from lynkr_core import Provider, Settings, hookimpl
 from lynkr_provider_anthropic.config import (
     ANTHROPIC_ENV,
+    ANTHROPIC_SETTINGS_HELP,
     AZURE_ENV,
+    AZURE_SETTINGS_HELP,
     PLUGIN_NAME,
     AnthropicSettings,
     AzureAnthropicSettings,
@@ -27,6 +29,7 @@ def lynkr_register_providers(register: Callable[[Provider], None], settings: Set
             version=direct.version,
             key_headers=("x-api-key",),
             model_override=direct.model,
+            settings_help=ANTHROPIC_SETTINGS_HELP,
         )
     )
     azure = settings.plugin_config(PLUGIN_NAME, AzureAnthropicSettings, AZURE_ENV)
@@ -40,5 +43,6 @@ def lynkr_register_providers(register: Callable[[Provider], None], settings: Set
             key_headers=("x-api-key", "api-key"),
             model_override=azure.model,
             missing=missing,
+            settings_help=AZURE_SETTINGS_HELP,
         )
     )

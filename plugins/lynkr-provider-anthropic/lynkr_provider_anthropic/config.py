@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-anthropic"
 DEFAULT_VERSION = "2023-06-01"
 
@@ -57,3 +59,31 @@ AZURE_ENV = {
     "version": "AZURE_ANTHROPIC_VERSION",
     "model": "MODEL_DEFAULT",
 }
+
+ANTHROPIC_HELP = {
+    "base_url": "base URL of the Anthropic API, or of any server that speaks it",
+    "api_key": "API key, sent as x-api-key",
+    "version": "anthropic-version sent when the client sends none",
+    "model": "model to use instead of the client's (empty: the client's)",
+}
+
+AZURE_HELP = {
+    "endpoint": "Foundry messages URL, https://<resource>.services.ai.azure.com/anthropic/v1/messages",
+    "api_key": "the resource's API key",
+    "version": "anthropic-version sent when the client sends none",
+    "model": "model to use instead of the client's (empty: the client's)",
+}
+
+#: What ``lynkr init`` asks for ``anthropic``, with this module's defaults.
+ANTHROPIC_SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    AnthropicSettings, ANTHROPIC_ENV, ANTHROPIC_HELP, secret={"api_key"}
+)
+
+#: What ``lynkr init`` asks for ``azure-anthropic``, with this module's defaults.
+AZURE_SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    AzureAnthropicSettings,
+    AZURE_ENV,
+    AZURE_HELP,
+    required={"endpoint", "api_key"},
+    secret={"api_key"},
+)

@@ -6,7 +6,7 @@ included); streams come back frame by frame as they arrive.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import aiohttp
 import msgspec
@@ -16,6 +16,7 @@ from lynkr_core import (
     LynkrError,
     Provider,
     RequestContext,
+    SettingHelp,
     SSEParser,
     UpstreamError,
     anthropic,
@@ -42,6 +43,7 @@ class AnthropicFormatProvider(Provider):
         key_headers: tuple[str, ...],
         model_override: str = "",
         missing: Mapping[str, str] | None = None,
+        settings_help: Sequence[SettingHelp] = (),
     ) -> None:
         self.name = name
         self.url = url
@@ -50,6 +52,7 @@ class AnthropicFormatProvider(Provider):
         self.key_headers = key_headers
         self.model_override = model_override
         self._missing = dict(missing or {})
+        self._settings_help = list(settings_help)
 
     # ----------------------------------------------------------------- calls
 
@@ -140,7 +143,7 @@ class AnthropicFormatProvider(Provider):
     async def check(self, context: RequestContext) -> HealthCheck:
         """Reachable and the key accepted: a ``count_tokens`` call on a one-word request."""
         if self._missing:
-            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(self._missing.values()))
+            return HealthCheck(ok=False, detail="missing settings: " + ", ".join(self.missing_settings()))
         probe = anthropic.decode_request(
             b'{"model":"' + (self.model_override or "claude-haiku-4-5").encode()
             + b'","messages":[{"role":"user","content":"hi"}]}'
@@ -156,11 +159,19 @@ class AnthropicFormatProvider(Provider):
         """Endpoint, API version and model override (never the key)."""
         return {"url": self.url, "version": self.version, "model": self.model_override or "(client's)"}
 
+    def missing_settings(self) -> list[str]:
+        """The variables of the required settings that are unset (``missing``)."""
+        return list(self._missing.values())
+
+    def settings_help(self) -> list[SettingHelp]:
+        """The settings given at construction (``config.settings_help``)."""
+        return list(self._settings_help)
+
     # --------------------------------------------------------------- helpers
 
     def _require_url(self) -> str:
-        if self._missing:
-            needed = ", ".join(self._missing.values())
+        if self._missing:  # the core says so first (``missing_settings``); this guards direct calls
+            needed = ", ".join(self.missing_settings())
             raise LynkrError(f"provider {self.name} is not configured: set {needed}", status=500)
         return self.url
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-azure-openai"
 
 
@@ -31,3 +33,17 @@ ENV = {
     "max_output_tokens": "AZURE_OPENAI_MAX_OUTPUT_TOKENS",
     "timeout_ms": "AZURE_OPENAI_TIMEOUT_MS",
 }
+
+HELP = {
+    "endpoint": "resource URL (https://<resource>.openai.azure.com), a chat-completions URL or .../openai/v1",
+    "api_key": "the resource's API key",
+    "deployment": "the deployment to call",
+    "api_version": "api-version of deployment URLs",
+    "max_output_tokens": "cap on max_tokens sent upstream",
+    "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    AzureOpenAISettings, ENV, HELP, required={"endpoint", "api_key"}, secret={"api_key"}
+)

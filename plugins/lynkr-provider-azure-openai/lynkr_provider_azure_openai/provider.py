@@ -9,13 +9,14 @@ from urllib.parse import quote, unquote, urlsplit
 from lynkr_core import (
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     anthropic,
     provider_timeout,
     translate,
 )
-from lynkr_provider_azure_openai.config import AzureOpenAISettings
+from lynkr_provider_azure_openai.config import SETTINGS_HELP, AzureOpenAISettings
 
 _DEPLOYMENT = re.compile(r"/openai/deployments/([^/?#]+)/chat/completions")
 
@@ -74,6 +75,10 @@ class AzureOpenAIProvider(OpenAIChatProvider):
             missing=missing,
         )
         self.settings = settings
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     def endpoint(self, context: RequestContext) -> str:
         """The configured deployment's URL, or the routed deployment's."""

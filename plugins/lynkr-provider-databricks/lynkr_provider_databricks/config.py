@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-databricks"
 DEFAULT_ENDPOINT_PATH = "/serving-endpoints/databricks-claude-sonnet-4-5/invocations"
 
@@ -31,3 +33,16 @@ ENV = {
     "max_output_tokens": "DATABRICKS_MAX_OUTPUT_TOKENS",
     "timeout_ms": "DATABRICKS_TIMEOUT_MS",
 }
+
+HELP = {
+    "api_base": "workspace URL, https://adb-<id>.<n>.azuredatabricks.net",
+    "api_key": "personal access token",
+    "endpoint_path": "serving endpoint's invocations path (its endpoint name is the model)",
+    "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    DatabricksSettings, ENV, HELP, required={"api_base", "api_key"}, secret={"api_key"}
+)

@@ -11,6 +11,7 @@ import msgspec
 from lynkr_core import (
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     UpstreamError,
@@ -19,7 +20,7 @@ from lynkr_core import (
     provider_timeout,
     translate,
 )
-from lynkr_provider_databricks.config import DatabricksSettings
+from lynkr_provider_databricks.config import SETTINGS_HELP, DatabricksSettings
 
 _ENDPOINT_NAME = re.compile(r"/serving-endpoints/([^/]+)/invocations/?$")
 
@@ -64,6 +65,10 @@ class DatabricksProvider(OpenAIChatProvider):
             missing=missing,
         )
         self.api_base = settings.api_base.rstrip("/")
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     def endpoint(self, context: RequestContext) -> str:
         """The configured path, or the routed endpoint's invocations path."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-llamacpp"
 
 
@@ -27,3 +29,17 @@ ENV = {
     "max_output_tokens": "LLAMACPP_MAX_OUTPUT_TOKENS",
     "text_tool_calls": "LLAMACPP_TEXT_TOOL_CALLS",
 }
+
+HELP = {
+    "endpoint": "llama-server's base URL",
+    "model": "model name sent upstream",
+    "api_key": "API key, if llama-server was started with --api-key",
+    "timeout_ms": "read timeout in milliseconds",
+    "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "text_tool_calls": "turn tool calls the model prints as text into real ones",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    LlamaCppSettings, ENV, HELP, secret={"api_key"}
+)

@@ -9,11 +9,12 @@ from lynkr_core import (
     HealthCheck,
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     provider_timeout,
 )
-from lynkr_provider_llamacpp.config import LlamaCppSettings
+from lynkr_provider_llamacpp.config import SETTINGS_HELP, LlamaCppSettings
 
 
 def chat_url(endpoint: str) -> str:
@@ -48,6 +49,10 @@ class LlamaCppProvider(OpenAIChatProvider):
         )
         base = settings.endpoint.rstrip("/").removesuffix("/chat/completions").removesuffix("/v1")
         self.health_url = base + "/health"
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     async def check(self, context: RequestContext) -> HealthCheck:
         """llama-server's ``/health``: 200 once the model is loaded, 503 while loading."""

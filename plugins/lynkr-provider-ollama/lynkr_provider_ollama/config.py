@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-ollama"
 
 
@@ -33,3 +35,16 @@ ENV = {
     "max_output_tokens": "OLLAMA_MAX_OUTPUT_TOKENS",
     "text_tool_calls": "OLLAMA_TEXT_TOOL_CALLS",
 }
+
+HELP = {
+    "endpoint": "Ollama's base URL",
+    "model": "model to use (pulled with: ollama pull <model>)",
+    "timeout_ms": "read timeout in milliseconds",
+    "keep_alive": "how long Ollama keeps the model loaded (e.g. 30m; empty: Ollama's default)",
+    "num_ctx": "context window Ollama allocates, in tokens (empty: Ollama's default)",
+    "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "text_tool_calls": "turn tool calls the model prints as text into real ones",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(OllamaSettings, ENV, HELP)

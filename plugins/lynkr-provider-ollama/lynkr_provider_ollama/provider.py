@@ -11,6 +11,7 @@ from lynkr_core import (
     HealthCheck,
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     UpstreamError,
@@ -20,7 +21,7 @@ from lynkr_core import (
     translate,
 )
 from lynkr_provider_ollama import native
-from lynkr_provider_ollama.config import OllamaSettings
+from lynkr_provider_ollama.config import SETTINGS_HELP, OllamaSettings
 
 #: A line holds a whole tool call (a file's content, say): far above aiohttp's 128 KiB default.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -62,6 +63,10 @@ class OllamaProvider(OpenAIChatProvider):
         self.settings = settings
         #: Models that answered "does not support thinking": ``think`` is not sent to them.
         self.cannot_think: set[str] = set()
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     def encode_body(self, translated: translate.Translated) -> bytes:
         """The native ``/api/chat`` body."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-openai"
 
 
@@ -34,3 +36,18 @@ ENV = {
     "text_tool_calls": "OPENAI_TEXT_TOOL_CALLS",
     "timeout_ms": "OPENAI_TIMEOUT_MS",
 }
+
+HELP = {
+    "api_key": "API key (required by api.openai.com; other servers may take none)",
+    "model": "model to use",
+    "endpoint": "chat-completions URL of OpenAI or any compatible server",
+    "organization": "OpenAI organization id sent as OpenAI-Organization (empty: none)",
+    "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "text_tool_calls": "turn tool calls the model prints as text into real ones",
+    "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    OpenAISettings, ENV, HELP, required={"api_key"}, secret={"api_key"}
+)

@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 from lynkr_core import (
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     anthropic,
     provider_timeout,
     translate,
 )
-from lynkr_provider_openai.config import OpenAISettings
+from lynkr_provider_openai.config import SETTINGS_HELP, OpenAISettings
 
 
 class OpenAIProvider(OpenAIChatProvider):
@@ -44,6 +45,10 @@ class OpenAIProvider(OpenAIChatProvider):
             missing={"api_key": "OPENAI_API_KEY"} if is_openai and not settings.api_key else None,
         )
         self.organization = settings.organization
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     def extra_headers(self, context: RequestContext) -> dict[str, str]:
         """``OpenAI-Organization`` when one is configured."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from lynkr_core import SettingHelp
+
 PLUGIN_NAME = "lynkr-provider-openrouter"
 
 
@@ -29,3 +31,18 @@ ENV = {
     "max_output_tokens": "OPENROUTER_MAX_OUTPUT_TOKENS",
     "timeout_ms": "OPENROUTER_TIMEOUT_MS",
 }
+
+HELP = {
+    "api_key": "OpenRouter API key",
+    "model": "model to use, as OpenRouter names it",
+    "endpoint": "chat-completions URL",
+    "referer": "HTTP-Referer attribution header (empty: none)",
+    "title": "X-Title attribution header (empty: none)",
+    "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
+}
+
+#: What ``lynkr init`` asks for, with this module's defaults.
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    OpenRouterSettings, ENV, HELP, required={"api_key"}, secret={"api_key"}
+)

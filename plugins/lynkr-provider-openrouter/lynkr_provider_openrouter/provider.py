@@ -12,11 +12,12 @@ from __future__ import annotations
 from lynkr_core import (
     OpenAIChatProvider,
     RequestContext,
+    SettingHelp,
     Settings,
     TargetOptions,
     provider_timeout,
 )
-from lynkr_provider_openrouter.config import OpenRouterSettings
+from lynkr_provider_openrouter.config import SETTINGS_HELP, OpenRouterSettings
 
 
 class OpenRouterProvider(OpenAIChatProvider):
@@ -36,6 +37,10 @@ class OpenRouterProvider(OpenAIChatProvider):
             missing=None if settings.api_key else {"api_key": "OPENROUTER_API_KEY"},
         )
         self.settings = settings
+
+    def settings_help(self) -> list[SettingHelp]:
+        """What ``lynkr init`` asks for (``config.settings_help``)."""
+        return list(SETTINGS_HELP)
 
     def extra_headers(self, context: RequestContext) -> dict[str, str]:
         """App attribution: ``HTTP-Referer`` and ``X-Title``."""
