@@ -35,6 +35,10 @@ class RequestContext:
     it by your plugin's name): a preparer hands facts to the same plugin's
     interceptor or exchange hook through it.
 
+    ``response_headers`` are added to the client's response: a plugin sets them
+    before the answer starts (for a stream: before its first frame, so in the
+    first step), e.g. a cache's ``x-lynkr-cache: hit``.
+
     ``steps`` records every model call as it happens; ``provider_name`` and
     ``model`` are the route of the attempt under way: the provider, and the
     upstream model routing chose for it (empty: the provider's configured
@@ -50,6 +54,7 @@ class RequestContext:
     session_id: str | None = None
     purpose: str = "messages"
     state: dict[str, Any] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     provider_name: str = ""
     model: str = ""

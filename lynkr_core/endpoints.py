@@ -86,7 +86,9 @@ async def create_message(request: Request) -> Response:
     context = _context(request, parsed)
     if parsed.is_streaming:
         return EventStreamResponse(
-            pipeline.stream(parsed, context), on_disconnect=lambda: context.log.info("client_disconnected")
+            pipeline.stream(parsed, context),
+            on_disconnect=lambda: context.log.info("client_disconnected"),
+            extra_headers=context.response_headers,
         )
     try:
         async with CancelOnDisconnect(request.receive):
@@ -94,7 +96,10 @@ async def create_message(request: Request) -> Response:
     except ClientDisconnected:
         context.log.info("client_disconnected")
         return Response(status_code=CLIENT_CLOSED)
-    return _json(message)
+    response = _json(message)
+    if context.response_headers:
+        response.headers.update(context.response_headers)
+    return response
 
 
 async def count_tokens(request: Request) -> Response:

@@ -9,7 +9,7 @@ and no extra task, and sends the first frame right after the headers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -37,12 +37,19 @@ class EventStreamResponse(Response):
 
     media_type = "text/event-stream; charset=utf-8"
 
-    def __init__(self, frames: AsyncIterator[bytes], on_disconnect: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        frames: AsyncIterator[bytes],
+        on_disconnect: Callable[[], None] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.frames = frames
         self.on_disconnect = on_disconnect
         self.status_code = 200
         self.background = None
         self.raw_headers = list(RAW_HEADERS)
+        #: Headers plugins set while the first frame was made (read when it is there).
+        self.extra_headers = extra_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the stream; the ASGI app interface."""
@@ -50,6 +57,9 @@ class EventStreamResponse(Response):
         try:
             async with CancelOnDisconnect(receive) as watch:
                 frame = await anext(self.frames, None)
+                if self.extra_headers:
+                    self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                         for k, v in self.extra_headers.items()]
                 await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
                 started = True
                 while frame is not None:

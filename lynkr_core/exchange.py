@@ -81,8 +81,9 @@ class ToolCallRecord:
 @dataclass(slots=True)
 class Step:
     """One model call: the request sent, the answer, the attempts it took, and the tool calls
-    lynkr ran on that answer (server mode). A step answered by an interceptor (a cache) has
-    no attempts.
+    lynkr ran on that answer (server mode). A step an interceptor answered without calling
+    on (a cache) has no attempts, and ``answered_by`` names the interceptor when it says so
+    (``context.steps[-1].answered_by = self.name``).
 
     For a stream, ``frames`` holds the SSE bytes the step produced while something observes
     exchanges; ``response`` is rebuilt from them before ``lynkr_exchange_finished`` runs.
@@ -96,6 +97,7 @@ class Step:
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
     error: str | None = None
+    answered_by: str | None = None
     frames: list[bytes] | None = None
 
     def finish(self, error: BaseException | None = None) -> None:

@@ -4,6 +4,7 @@ server down. A scripted Anthropic upstream, the official SDK as the client."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import anthropic
@@ -36,15 +37,20 @@ class StoredAnswers(Interceptor):
     async def complete(self, request, context, call_next):
         key = self.key(request)
         if key in self.stored:
-            self.hits += 1
+            self.hit(context)
             return self.stored[key]
         self.stored[key] = message = await call_next(request)
         return message
 
+    def hit(self, context) -> None:
+        self.hits += 1
+        context.response_headers["x-stored-answer"] = "hit"
+        context.steps[-1].answered_by = self.name
+
     async def stream(self, request, context, call_next):
         key = self.key(request)
         if key in self.stored:
-            self.hits += 1
+            self.hit(context)
             for frame in message_frames(self.stored[key]):
                 yield frame
             return
@@ -115,17 +121,36 @@ async def test_an_interceptor_answers_json_and_a_replayed_stream_from_a_stored_m
                {"type": "tool_use", "id": "toolu_9", "name": "Read", "input": {"file_path": "/n.txt"}}],
               usage={"input_tokens": 40, "output_tokens": 12}),
     ], api_key=UPSTREAM_KEY)
-    client = await anthropic_client(fake, ("cache", inline_plugin(interceptors=[cache])))
+    seen: list = []
 
-    first = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
-    again = await client.messages.create(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL])
+    def lynkr_exchange_finished(exchange):
+        seen.append(exchange)
+
+    client = await anthropic_client(fake, ("cache", inline_plugin(
+        interceptors=[cache], hooks={"lynkr_exchange_finished": lynkr_exchange_finished})))
+
+    first = await client.messages.with_raw_response.create(model="m", max_tokens=50, messages=ASK,
+                                                           tools=[CLIENT_TOOL])
+    again = await client.messages.with_raw_response.create(model="m", max_tokens=50, messages=ASK,
+                                                           tools=[CLIENT_TOOL])
     async with client.messages.stream(model="m", max_tokens=50, messages=ASK, tools=[CLIENT_TOOL]) as stream:
         replayed = await stream.get_final_message()
+        replay_headers = stream.response.headers
 
     assert len(fake.message_requests) == 1 and cache.hits == 2
+    assert "x-stored-answer" not in first.headers
+    assert again.headers["x-stored-answer"] == replay_headers["x-stored-answer"] == "hit"
+    first, again = await first.parse(), await again.parse()
     assert again.model_dump() == first.model_dump()
     assert replayed.model_dump() == first.model_dump()
     assert replayed.content[1].input == {"file_path": "/n.txt"}
+    for _ in range(100):
+        if len(seen) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert [e.steps[0].answered_by for e in seen] == [None, "stored-answers", "stored-answers"]
+    assert [len(e.attempts) for e in seen] == [1, 0, 0]
+    assert seen[2].response.content == seen[0].response.content  # the replay, rebuilt from its frames
     assert (replayed.usage.input_tokens, replayed.usage.output_tokens) == (40, 12)
 
 
