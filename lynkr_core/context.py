@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,9 @@ class RequestContext:
     before the answer starts (for a stream: before its first frame, so in the
     first step), e.g. a cache's ``x-lynkr-cache: hit``.
 
+    ``route(request)`` says where routing would send ``request`` (an interceptor
+    runs before routing: a cache keys on it).
+
     ``steps`` records every model call as it happens; ``provider_name`` and
     ``model`` are the route of the attempt under way: the provider, and the
     upstream model routing chose for it (empty: the provider's configured
@@ -56,6 +59,7 @@ class RequestContext:
     state: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    router: Callable[[MessagesRequest], list[tuple[str, str]]] | None = None
     provider_name: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -69,6 +73,13 @@ class RequestContext:
     def attempts(self) -> list[Attempt]:
         """Every provider attempt so far, of every step, in order."""
         return [attempt for step in self.steps for attempt in step.attempts]
+
+    def route(self, request: MessagesRequest) -> list[tuple[str, str]]:
+        """The ``(provider, upstream model)`` pairs routing would try for ``request``, in order
+        (the chosen one, then the fallbacks; an empty model: the provider's configured one)."""
+        if self.router is None:
+            return [(self.provider_name, self.model)]
+        return self.router(request)
 
     def begin_step(self, request: MessagesRequest) -> Step:
         """Record the start of a model call for ``request``."""

@@ -136,7 +136,11 @@ class Pipeline:
             session_id=session_id,
             purpose=purpose,
             provider_name=self.settings.core.model_provider,
+            router=self._route,
         )
+
+    def _route(self, request: MessagesRequest) -> list[tuple[str, str]]:
+        return [(target.provider, target.model) for target in self.calls.targets_for(request)]
 
     def provider_named(self, name: str) -> Provider:
         """The provider registered as ``name``; a 500 ``api_error`` if there is none."""

@@ -159,3 +159,25 @@ def test_any_other_user_id_gives_a_stable_digest_not_the_id_itself():
     assert first == session_id_for({}, body(metadata={"user_id": "alice@example.com"}))
     assert first != session_id_for({}, body(metadata={"user_id": "bob@example.com"}))
     assert first.startswith("user-") and "alice" not in first
+
+
+async def test_an_interceptor_can_ask_where_routing_would_send_a_request(anthropic_client):
+    from lynkr_core import Interceptor
+
+    routes: list = []
+
+    class Where(Interceptor):
+        name = "where"
+
+        async def complete(self, request, context, call_next):
+            routes.append(context.route(request))
+            return await call_next(request)
+
+    client = await anthropic_client(
+        FakeAnthropic([Reply.text("ok"), Reply.text("ok")], api_key=UPSTREAM_KEY),
+        ("where", inline_plugin(interceptors=[Where()])),
+        LYNKR_MODEL_ROUTES="haiku=anthropic:small-model", FALLBACK_PROVIDER="anthropic:backup")
+    await client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=ASK)
+    await client.messages.create(model="claude-opus-4-1", max_tokens=5, messages=ASK)
+    assert routes == [[("anthropic", "small-model"), ("anthropic", "backup")],
+                      [("anthropic", ""), ("anthropic", "backup")]]
