@@ -127,7 +127,9 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     pipeline = build_pipeline(settings, pm, registered)
     if pipeline.unavailable is not None and settings.core.strict_plugins:
         raise ConfigError(pipeline.unavailable)
-    routes = CORE_ROUTES + [route for owner, route in extra_routes if pm.statuses[owner].enabled]
+    kept = [(route, admin) for owner, route, admin in extra_routes if pm.statuses[owner].enabled]
+    routes = CORE_ROUTES + [route for route, _ in kept]
+    admin_routes = [route for route, admin in kept if admin]
     lifecycle = registered.lifecycle()
 
     @contextlib.asynccontextmanager
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
             Middleware(
                 GatewayMiddleware,
                 api_keys=settings.core.api_keys,
+                admin_keys=settings.core.admin_keys,
+                admin_paths=[route.path_regex for route in admin_routes],
                 max_body_bytes=settings.core.max_body_bytes,
                 body_timeout=settings.core.body_timeout_seconds,
                 redactor=pipeline.redactor,
@@ -179,8 +183,9 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     return app
 
 
-def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, BaseRoute]]:
-    """Plugins' routes with the plugin of each; one that takes a core route fails its plugin."""
+def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, Route, bool]]:
+    """Plugins' routes with the plugin of each and whether it is an admin route; one that
+    takes a core route fails its plugin."""
     taken = {route.path for route in CORE_ROUTES if isinstance(route, Route)}
     extra = collect(
         pm,
@@ -188,12 +193,13 @@ def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str
         Registry[ExtraRoute]("route", name_of=lambda route: route.path),
         settings=settings,
     )
-    routes: list[tuple[str, BaseRoute]] = []
+    routes: list[tuple[str, Route, bool]] = []
     for owner, path, route in extra.owned():
         if path in taken:
             pm.record_failure(owner, f"route {path} is a core route", RegistrationError(path))
             continue
-        routes.append((owner, Route(path, route.endpoint, methods=list(route.methods), name=route.name or None)))
+        served = Route(path, route.endpoint, methods=list(route.methods), name=route.name or None)
+        routes.append((owner, served, route.admin))
     return routes
 
 

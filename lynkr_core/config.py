@@ -44,6 +44,7 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     workspace_root: str = "."
     home: str = "~/.lynkr"
     api_keys: list[str] = []
+    admin_keys: list[str] = []
     allow_unauthenticated_public_bind: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
     keep_alive_timeout_seconds: Seconds = 75.0
@@ -79,6 +80,7 @@ CORE_ENV: dict[str, str] = {
     "workspace_root": "WORKSPACE_ROOT",
     "home": "LYNKR_HOME",
     "api_keys": "LYNKR_API_KEYS",
+    "admin_keys": "LYNKR_ADMIN_KEYS",
     "allow_unauthenticated_public_bind": "LYNKR_ALLOW_UNAUTHENTICATED_PUBLIC_BIND",
     "max_body_bytes": "LYNKR_MAX_BODY_BYTES",
     "keep_alive_timeout_seconds": "LYNKR_KEEP_ALIVE_TIMEOUT_SECONDS",
@@ -192,11 +194,11 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every configured value that must never be shown (logs mask them): each of
-        ``LYNKR_API_KEYS``, and the value (and each comma-separated part) of every setting
+        ``LYNKR_API_KEYS`` and ``LYNKR_ADMIN_KEYS``, and the value (and each comma-separated part) of every setting
         whose name looks secret (``SECRET_MARKERS``), from the environment, ``.env`` and
         ``lynkr.toml``'s tables. Values shorter than ``MIN_SECRET_LENGTH`` and plain
         numbers or booleans are left out: masking them would garble ordinary words."""
-        found: set[str] = set(self.core.api_keys)
+        found: set[str] = set(self.core.api_keys) | set(self.core.admin_keys)
         named: list[tuple[Any, Any]] = list(self._environ.items())
         for table in (self._toml.get("lynkr", {}), *self._toml.get("plugins", {}).values()):
             if isinstance(table, Mapping):

@@ -145,12 +145,19 @@ class RequestPreparer(abc.ABC):
 
 @dataclass(slots=True)
 class ExtraRoute:
-    """An HTTP route a plugin adds: a Starlette endpoint at ``path``."""
+    """An HTTP route a plugin adds: a Starlette endpoint at ``path``.
+
+    ``admin`` routes (session browsers, dashboards, cache control) answer only
+    a key of ``LYNKR_ADMIN_KEYS`` (in ``x-api-key`` or ``Authorization:
+    Bearer``); a client's API key is not an admin key, and with no admin key
+    configured they answer 403 to everyone.
+    """
 
     path: str
     endpoint: Callable[..., Any]
     methods: tuple[str, ...] = ("GET",)
     name: str = ""
+    admin: bool = False
 
 
 @dataclass(slots=True)

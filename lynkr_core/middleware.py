@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 import hmac
 import os
+import re
 import time
 from collections.abc import Iterable
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lynkr_core.errors import AuthenticationFailed, LynkrError, RequestTooLarge, encode_error
+from lynkr_core.errors import (
+    AuthenticationFailed,
+    LynkrError,
+    PermissionDenied,
+    RequestTooLarge,
+    encode_error,
+)
 from lynkr_core.redaction import Redactor
 
 log = structlog.get_logger("lynkr.http")
@@ -41,12 +48,16 @@ class GatewayMiddleware:
         app: ASGIApp,
         *,
         api_keys: Iterable[str],
+        admin_keys: Iterable[str] = (),
+        admin_paths: Iterable[re.Pattern[str]] = (),
         max_body_bytes: int,
         body_timeout: float = 60.0,
         redactor: Redactor | None = None,
     ) -> None:
         self.app = app
         self._keys = [key.encode() for key in api_keys]
+        self._admin_keys = [key.encode() for key in admin_keys]
+        self._admin_paths = tuple(admin_paths)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.redactor = redactor or Redactor()
@@ -88,15 +99,26 @@ class GatewayMiddleware:
             )
 
     def _check_auth(self, scope: Scope) -> None:
+        if self._admin_paths and any(path.match(scope["path"]) for path in self._admin_paths):
+            self._check_admin(scope)
+            return
         if not self._keys or scope["path"] in OPEN_PATHS:
             return
         presented = _presented_key(scope)
         if presented is None:
             raise AuthenticationFailed("missing API key: send it in x-api-key or Authorization: Bearer")
-        # Compare against every key, so the time taken does not tell which one nearly matched.
-        matches = [hmac.compare_digest(presented, key) for key in self._keys]
-        if not any(matches):
+        if not _matches(presented, self._keys):
             raise AuthenticationFailed("invalid x-api-key")
+
+    def _check_admin(self, scope: Scope) -> None:
+        """Admin routes: only a key of ``LYNKR_ADMIN_KEYS``; none configured, nobody."""
+        if not self._admin_keys:
+            raise PermissionDenied("this route needs an admin key, and LYNKR_ADMIN_KEYS is not set")
+        presented = _presented_key(scope)
+        if presented is None:
+            raise AuthenticationFailed("missing admin key: send it in x-api-key or Authorization: Bearer")
+        if not _matches(presented, self._admin_keys):
+            raise AuthenticationFailed("invalid admin key (an API key is not an admin key)")
 
     def _check_declared_length(self, scope: Scope) -> None:
         for name, value in scope["headers"]:
@@ -139,6 +161,12 @@ class GatewayMiddleware:
             return message
 
         return limited_receive
+
+
+def _matches(presented: bytes, keys: list[bytes]) -> bool:
+    # Compare against every key, so the time taken does not tell which one nearly matched.
+    matches = [hmac.compare_digest(presented, key) for key in keys]
+    return any(matches)
 
 
 def _presented_key(scope: Scope) -> bytes | None:
