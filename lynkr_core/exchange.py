@@ -66,6 +66,9 @@ class ToolCallRecord:
     ``refused`` is true when it never ran: a policy denied it (``denied_by``
     names the policy), it needed a permit nobody gave, its input did not fit,
     or no such tool is installed. ``result`` is the text the model read.
+    ``read_only`` is true when the call's declared effects change nothing
+    (``ToolEffects.read_only``); false for writes, actions, opaque effects and
+    calls whose effects could not be read.
     """
 
     id: str
@@ -76,6 +79,7 @@ class ToolCallRecord:
     refused: bool = False
     denied_by: str | None = None
     duration: float = 0.0
+    read_only: bool = False
 
 
 @dataclass(slots=True)

@@ -113,8 +113,9 @@ async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_c
     assert (whisper.name, whisper.refused, whisper.denied_by, whisper.is_error) == (
         "lynkr_whisper", True, "no-whispers", True)
     assert "whispering is not allowed" in whisper.result
-    assert (upper.name, upper.input, upper.result, upper.refused, upper.is_error) == (
-        "lynkr_upper", {"text": "hi"}, "HI", False, False)
+    assert (upper.name, upper.input, upper.result, upper.refused, upper.is_error, upper.read_only) == (
+        "lynkr_upper", {"text": "hi"}, "HI", False, False, True)
+    assert whisper.read_only is True  # its declared effects, though a policy refused it
     assert second.tool_calls == []
 
     assert len(first.request.messages) == 1 and len(second.request.messages) == 3

@@ -143,6 +143,7 @@ class ToolRunner:
         if isinstance(prepared, ToolResult):
             log.info("tool_refused", tool=call.name, tool_use_id=call.id, reason=prepared.text)
             return _refused(record, prepared)
+        record.read_only = prepared.effects.read_only
         refusal = await self._judge(prepared, context, record)
         if refusal is not None:
             log.info("tool_denied", tool=call.name, tool_use_id=call.id, reason=refusal.text)
