@@ -29,9 +29,9 @@ import structlog
 
 from lynkr_core import ConfigError, Provider, SettingHelp, Settings, __version__, envfile, hookimpl
 from lynkr_core import anthropic as wire
-from lynkr_core.app import Registered
 from lynkr_core.guidance import install_hint
 from lynkr_core.plugins import make_plugin_manager
+from lynkr_core.registered import Registered
 from lynkr_core.testing.fake_openai import FakeOpenAI
 from lynkr_core.testing.server import make_test_app, serving
 

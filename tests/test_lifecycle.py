@@ -193,9 +193,9 @@ async def test_services_give_a_private_data_directory_the_session_store_and_a_mo
 
 
 def test_a_second_session_store_is_refused_naming_both_plugins():
-    from lynkr_core.app import Registered
     from lynkr_core.config import Settings
     from lynkr_core.plugins import make_plugin_manager
+    from lynkr_core.registered import Registered
 
     settings = Settings({"MODEL_PROVIDER": "echo"})
     pm = make_plugin_manager(settings, load_entry_points=False, plugins=[

@@ -236,7 +236,7 @@ def test_the_example_plugin_installs_into_a_fresh_environment_and_is_discovered(
 
 def test_a_plugin_that_fails_in_one_hook_loses_what_it_registered_in_the_others():
     from lynkr_core import Policy
-    from lynkr_core.app import Registered
+    from lynkr_core.registered import Registered
     from lynkr_core.testing.plugins import inline_plugin
 
     class Watcher(Policy):
@@ -256,7 +256,7 @@ def test_a_plugin_that_fails_in_one_hook_loses_what_it_registered_in_the_others(
 def test_async_registration_hooks_and_hook_wrappers_are_refused_naming_the_plugin():
     from types import SimpleNamespace
 
-    from lynkr_core.app import Registered
+    from lynkr_core.registered import Registered
 
     @hookimpl
     async def lynkr_register_policies(register, settings):
