@@ -10,6 +10,7 @@ from lynkr_core.config import ConfigError, Settings
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import (
     Command,
+    ExchangeObserver,
     ExtraRoute,
     HealthCheck,
     Provider,
@@ -68,6 +69,7 @@ __all__ = [
     "EgressPolicy",
     "EventTap",
     "Exchange",
+    "ExchangeObserver",
     "ExtraRoute",
     "HealthCheck",
     "Interceptor",

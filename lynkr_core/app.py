@@ -47,7 +47,7 @@ def build_pipeline(settings: Settings, pm: LynkrPluginManager, registered: Regis
     return Pipeline(
         settings, pm, registered.providers, registered.policies, registered.preparers, registered.tools,
         interceptors=registered.interceptors, tool_sources=registered.tool_sources,
-        sessions=registered.session_store(),
+        sessions=registered.session_store(), observers=registered.exchange_observers(),
     )
 
 

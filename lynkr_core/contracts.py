@@ -21,6 +21,7 @@ import msgspec
 if TYPE_CHECKING:
     from lynkr_core.config import Settings
     from lynkr_core.context import RequestContext
+    from lynkr_core.exchange import Exchange
     from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest, ModelInfo
 
 
@@ -125,6 +126,25 @@ class Provider(abc.ABC):
     def settings_help(self) -> list[SettingHelp]:
         """Every setting this provider reads, for ``lynkr init``; empty: none to ask for."""
         return []
+
+
+class ExchangeObserver(abc.ABC):
+    """Sees every finished ``/v1/messages`` exchange, off the request path: a session
+    store's companion, memory extraction, metrics, reflection.
+
+    The core calls ``exchange_finished`` in a task of its own after the session store
+    recorded the exchange and before the ``lynkr_exchange_finished`` hook, observers in
+    hook order; an exception is logged and the others still run. Unlike that hook, an
+    observer is an object: it keeps its own state, and the same object may also be
+    registered as a preparer or an interceptor (it is started and closed once).
+    """
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def exchange_finished(self, exchange: Exchange) -> None:
+        """Look at a finished exchange (every step, attempt and tool call). Return quickly or
+        hand the work to a task of your own: other observers wait for you."""
 
 
 class RequestPreparer(abc.ABC):

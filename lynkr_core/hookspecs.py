@@ -7,8 +7,8 @@ plugin calls ``register`` with the objects it contributes. The core
 attributes each object to its plugin, refuses duplicate names with an error
 naming both plugins, and does the async work through the objects' methods,
 never in hooks. A plugin that fails in one hook loses what it registered in
-all of them. Stores, providers, policies, preparers, tool sources, tools and
-interceptors may have ``start(services)`` and ``close()``
+all of them. Stores, providers, policies, preparers, tool sources, tools,
+interceptors and observers may have ``start(services)`` and ``close()``
 (``lynkr_core.lifecycle``). Hook wrappers are refused.
 
 Order: every hook is called in pluggy's order: implementations marked
@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from lynkr_core.config import Settings
-    from lynkr_core.contracts import Command, ExtraRoute, Provider, RequestPreparer
+    from lynkr_core.contracts import (
+        Command,
+        ExchangeObserver,
+        ExtraRoute,
+        Provider,
+        RequestPreparer,
+    )
     from lynkr_core.exchange import Exchange
     from lynkr_core.interceptors import Interceptor
     from lynkr_core.policy import Policy
@@ -95,6 +101,15 @@ def lynkr_register_interceptors(register: Callable[[Interceptor], None], setting
     """Register interceptors (``Interceptor`` objects), which wrap each model call (each step
     of the agent loop) outside routing and failover: a cache answers from a stored message,
     metrics time the call. The first registered, in hook order, is the outermost."""
+
+
+@hookspec
+def lynkr_register_observers(register: Callable[[ExchangeObserver], None], settings: Settings) -> None:
+    """Register exchange observers (``ExchangeObserver`` objects): each sees every finished
+    exchange off the request path, after the session store and before
+    ``lynkr_exchange_finished``, in hook order. An object of the plugin's own, so it keeps
+    its state. An object registered through another hook (a preparer, an interceptor)
+    that is also an ``ExchangeObserver`` observes too, without registering it here."""
 
 
 @hookspec

@@ -1,8 +1,9 @@
 """Starting and closing what plugins registered.
 
-Any registered store, provider, policy, preparer, tool source, tool or
-interceptor may have ``start(services)`` and ``close()``, each plain or
-async. They start in the lifespan before the server accepts requests, in
+Any registered store, provider, policy, preparer, tool source, tool,
+interceptor or observer may have ``start(services)`` and ``close()``, each
+plain or async; an object registered as several kinds is started and closed
+once. They start in the lifespan before the server accepts requests, in
 that order of kinds (stores first, so that the others may use them) and in
 hook order within a kind; they close in the reverse order, each even if
 another failed. A ``start`` that raises stops
@@ -42,8 +43,14 @@ class Lifecycle:
     """Starts ``managed`` objects in order and closes the started ones in reverse."""
 
     def __init__(self, managed: list[Managed]) -> None:
-        self.managed = [m for m in managed if callable(getattr(m.item, "start", None))
-                        or callable(getattr(m.item, "close", None))]
+        seen: set[int] = set()
+        self.managed: list[Managed] = []
+        for entry in managed:  # an object registered as two kinds starts and closes once
+            if id(entry.item) in seen:
+                continue
+            seen.add(id(entry.item))
+            if callable(getattr(entry.item, "start", None)) or callable(getattr(entry.item, "close", None)):
+                self.managed.append(entry)
         self._started: list[Managed] = []
 
     async def start(self, services: Services) -> None:

@@ -11,6 +11,9 @@ import structlog
 from lynkr_core.streams import message_from_frames
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lynkr_core.contracts import ExchangeObserver
     from lynkr_core.exchange import Exchange
     from lynkr_core.plugins import LynkrPluginManager
     from lynkr_core.services import Services
@@ -21,16 +24,25 @@ log = structlog.get_logger("lynkr.pipeline")
 
 class ExchangeObservers:
     """Logs each finished exchange, records it in the session store (if a plugin provides
-    one) and hands it to the plugins' ``lynkr_exchange_finished``, in a task of its own (a
+    one) and hands it to the registered observers, then to the plugins'
+    ``lynkr_exchange_finished``, in a task of its own (a
     cancelled stream is still reported; the client never waits)."""
 
-    def __init__(self, pm: LynkrPluginManager, sessions: SessionStore | None = None) -> None:
+    def __init__(
+        self,
+        pm: LynkrPluginManager,
+        sessions: SessionStore | None = None,
+        observers: Sequence[ExchangeObserver] = (),
+    ) -> None:
         self.pm = pm
         self.sessions = sessions
+        self.observers = tuple(observers)
         #: Given to the hook; set when the server starts.
         self.services: Services | None = None
         #: Whether anything observes exchanges (if nothing does, nothing is kept for it).
-        self.active = sessions is not None or bool(pm.hook_calls("lynkr_exchange_finished"))
+        self.active = (
+            sessions is not None or bool(self.observers) or bool(pm.hook_calls("lynkr_exchange_finished"))
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     def finish(self, exchange: Exchange, client_frames: list[bytes] | None = None) -> None:
@@ -60,6 +72,11 @@ class ExchangeObservers:
                 await self.sessions.record(exchange)
             except Exception:
                 exchange.context.log.exception("session_record_failed", store=type(self.sessions).__name__)
+        for observer in self.observers:
+            try:
+                await observer.exchange_finished(exchange)
+            except Exception:
+                exchange.context.log.exception("observer_failed", observer=observer.name)
         await self.pm.run_hook(
             "lynkr_exchange_finished", strict=False, exchange=exchange, services=self.services
         )

@@ -9,7 +9,7 @@ with its traceback and reaches the client as a plain 500 ``api_error``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -17,7 +17,7 @@ import structlog
 
 from lynkr_core.config import Settings
 from lynkr_core.context import RequestContext
-from lynkr_core.contracts import Provider, RequestPreparer
+from lynkr_core.contracts import ExchangeObserver, Provider, RequestPreparer
 from lynkr_core.errors import InvalidRequest, LynkrError, PermissionDenied
 from lynkr_core.exchange import Exchange
 from lynkr_core.guidance import first_unregistered, not_configured_message
@@ -62,6 +62,7 @@ class Pipeline:
         interceptors: Registry[Interceptor] | None = None,
         tool_sources: Registry[ToolSource] | None = None,
         sessions: SessionStore | None = None,
+        observers: Sequence[ExchangeObserver] = (),
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -71,7 +72,7 @@ class Pipeline:
         self.policies = policies
         self.preparers = preparers
         self.interceptors = interceptors or Registry[Interceptor]("interceptor")
-        self.observers = ExchangeObservers(pm, sessions)
+        self.observers = ExchangeObservers(pm, sessions, observers)
         self.agent = AgentLoop(settings, tools or Registry[Tool]("tool"), policies, tool_sources)
         self.router = Router.from_settings(settings.core)
         self.calls = ModelCalls(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lynkr_core.config import Settings
-from lynkr_core.contracts import Provider, RequestPreparer
+from lynkr_core.contracts import ExchangeObserver, Provider, RequestPreparer
 from lynkr_core.interceptors import Interceptor
 from lynkr_core.lifecycle import Lifecycle, Managed
 from lynkr_core.plugins import LynkrPluginManager
@@ -33,6 +33,9 @@ class Registered:
         self.interceptors: Registry[Interceptor] = gather(
             "lynkr_register_interceptors", Registry[Interceptor]("interceptor")
         )
+        self.observers: Registry[ExchangeObserver] = gather(
+            "lynkr_register_observers", Registry[ExchangeObserver]("observer")
+        )
         # A plugin that failed in one hook loses what it registered through the others.
         failed = [name for name, row in pm.statuses.items() if not row.enabled]
         for registry in self.registries().values():
@@ -44,8 +47,18 @@ class Registered:
         return {
             "store": self.stores, "provider": self.providers, "policy": self.policies,
             "preparer": self.preparers, "tool source": self.tool_sources, "tool": self.tools,
-            "interceptor": self.interceptors,
+            "interceptor": self.interceptors, "observer": self.observers,
         }
+
+    def exchange_observers(self) -> list[ExchangeObserver]:
+        """Every registered ``ExchangeObserver``: those of ``lynkr_register_observers`` and any
+        object registered as another kind that is one too, each once, in ``registries`` order."""
+        found: dict[int, ExchangeObserver] = {}
+        for registry in self.registries().values():
+            for item in registry:
+                if isinstance(item, ExchangeObserver):
+                    found.setdefault(id(item), item)
+        return list(found.values())
 
     def session_store(self) -> SessionStore | None:
         """The registered ``SessionStore``, if a plugin provides one."""

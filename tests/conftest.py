@@ -60,3 +60,11 @@ def anthropic_client(
         return client
 
     return start
+
+
+@pytest.fixture(autouse=True)
+def private_lynkr_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test's ``lynkr`` subprocesses and ``Settings.load`` get a fresh ``LYNKR_HOME``:
+    stateful plugins (the cache, the reflector's playbook) never write to the user's
+    ``~/.lynkr``, nor carry an answer or a hint from one test to the next."""
+    monkeypatch.setenv("LYNKR_HOME", str(tmp_path_factory.mktemp("lynkr-home")))

@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from lynkr_core import (
+    ExchangeObserver,
     Interceptor,
     RequestPreparer,
     SessionStore,
@@ -207,3 +208,41 @@ def test_a_second_session_store_is_refused_naming_both_plugins():
     assert registered.stores.owner("sessions") == "second"  # called first: registered last
     assert pm.statuses["first"].reason.endswith("store 'sessions' already registered by second")
     assert "implements no store contract" in pm.statuses["third"].reason
+
+
+class Watcher(Recorder, ExchangeObserver):
+    """An observer that records what it saw (and can be told to fail)."""
+
+    def __init__(self, *args, broken: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.broken = broken
+        self.seen: list[str | None] = []
+
+    async def exchange_finished(self, exchange) -> None:
+        if self.broken:
+            raise RuntimeError("observer bug")
+        self.seen.append(exchange.session_id)
+
+
+class LearningPreparer(Watcher, RequestPreparer):
+    """One object as a preparer and an observer, as a reflector is."""
+
+    async def prepare(self, request, context):
+        return None
+
+
+async def test_observers_see_every_exchange_and_a_failing_one_stops_no_other(after_test, anthropic_app):
+    journal: list[str] = []
+    broken, plain, both = Watcher("broken", journal, broken=True), Watcher("plain", journal), \
+        LearningPreparer("both", journal)
+    fake = await after_test.enter_async_context(
+        FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key=UPSTREAM_KEY))
+    plugins = [("mine", inline_plugin(observers=[broken, plain], preparers=[both]))]
+    async with serving(anthropic_app(fake, *plugins)) as url:
+        async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0,
+                                            default_headers={"x-claude-code-session-id": "s9"}) as client:
+            await client.messages.create(model="m", max_tokens=10, messages=ASK)
+            async with client.messages.stream(model="m", max_tokens=10, messages=ASK) as stream:
+                await stream.get_final_message()
+    assert plain.seen == both.seen == ["s9", "s9"]
+    assert journal.count("start both") == 1 and journal.count("close both") == 1

@@ -2,7 +2,7 @@
 
 Each keyword names a registration hook without its ``lynkr_register_``
 prefix (``providers``, ``policies``, ``tools``, ``tool_sources``,
-``preparers``, ``interceptors``, ``stores``, ``routes``) and lists the
+``preparers``, ``interceptors``, ``observers``, ``stores``, ``routes``) and lists the
 objects to register; ``hooks`` adds other hook implementations as they are::
 
     pm = make_plugin_manager(settings, plugins=[("mine", inline_plugin(interceptors=[Timer()]))])
@@ -16,7 +16,10 @@ from typing import Any
 
 from lynkr_core.hookspecs import hookimpl
 
-KINDS = ("providers", "policies", "tools", "tool_sources", "preparers", "interceptors", "stores", "routes")
+KINDS = (
+    "providers", "policies", "tools", "tool_sources", "preparers", "interceptors", "observers", "stores",
+    "routes",
+)
 
 
 def inline_plugin(

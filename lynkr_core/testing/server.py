@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
@@ -34,9 +35,14 @@ def make_test_app(
     """An app configured only from ``env`` (no ``.env``, no ``lynkr.toml``, no ``os.environ``).
 
     ``plugins`` are ``(name, module_or_object)`` pairs registered after the
-    installed ones, as a third-party plugin would be.
+    installed ones, as a third-party plugin would be. Unless ``env`` names a
+    ``LYNKR_HOME``, the app gets a fresh empty one, so that stateful plugins
+    (a cache, a playbook) neither write to the user's ``~/.lynkr`` nor carry
+    state from one test to the next.
     """
-    settings = Settings(dict(env or {}))
+    environ = dict(env or {})
+    environ.setdefault("LYNKR_HOME", tempfile.mkdtemp(prefix="lynkr-home-"))
+    settings = Settings(environ)
     pm = make_plugin_manager(settings, load_entry_points=load_entry_points, plugins=plugins)
     return create_app(settings, pm)
 
