@@ -68,6 +68,17 @@ def bench_instructions(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_cache(session: nox.Session) -> None:
+    """The prompt cache's benchmark (`bench/cache.py`): hit, miss and bypass latency through
+    ``lynkr start`` next to the bench's upstream alone, JSON and a 50-chunk stream, then
+    lynkr's own time on a hit, timed in process around the interceptor; the tables on stdout.
+
+    ``nox -s bench_cache`` (under a minute) or ``nox -s bench_cache -- --requests 200``.
+    """
+    session.run("uv", "run", "--locked", "python", "-m", "bench.cache", *session.posargs, external=True)
+
+
+@nox.session
 def bench_peers(session: nox.Session) -> None:
     """The benchmark against peer gateways: LiteLLM's proxy and claude-code-router
     (installed on first use under .tools/bench-peers/, not into the project), side by
@@ -79,6 +90,14 @@ def bench_peers(session: nox.Session) -> None:
     session.run(
         "uv", "run", "--locked", "python", "-m", "bench", "--peers", *session.posargs, external=True
     )
+
+
+@nox.session
+def bench_reflector(session: nox.Session) -> None:
+    """What lynkr-reflector costs on a 20-turn Claude Code session (`bench/reflector.py`):
+    reading each exchange into the playbook (p50/p99), the exchange hook and the preparer
+    with the reflector on and off. Under ten seconds; ``-- --turns 50`` for a longer session."""
+    session.run("uv", "run", "--locked", "python", "-m", "bench.reflector", *session.posargs, external=True)
 
 
 @nox.session

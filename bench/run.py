@@ -257,6 +257,10 @@ def target_env(target: Target, upstream_port: int) -> dict[str, str]:
             OPENAI_API_KEY="x",
             OPENAI_MODEL="gpt-4o",
             LOG_LEVEL="warning",
+            # Stateful plugins keep nothing between runs, and the bench's identical requests
+            # must reach the upstream: cache hits would measure the cache (nox -s bench_cache).
+            LYNKR_HOME=tempfile.mkdtemp(prefix="lynkr-bench-home-"),
+            PROMPT_CACHE_ENABLED="false",
         )
         if not target.all_plugins:
             env["LYNKR_PLUGINS"] = "lynkr-provider-openai"

@@ -1,0 +1,262 @@
+"""The reflector: a preparer that offers the playbook's hints, and the background worker
+that reads finished exchanges into the playbook.
+
+The exchange hook only queues (``submit``): a bounded queue, and a full one drops the
+exchange with a counted warning, so the hook never waits. One worker task reads the
+queue in order; the database work runs on one thread of its own, off the event loop.
+The active hints are kept in memory (``hints``) for the preparer, refreshed when a
+delta changes the playbook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+
+from lynkr_core import (
+    Exchange,
+    ExchangeObserver,
+    RequestContext,
+    RequestPreparer,
+    Services,
+    ToolCallRecord,
+    anthropic,
+)
+from lynkr_reflector import episodes, inject, model_mode, transcript
+from lynkr_reflector.config import DB_NAME, PLUGIN_NAME, ReflectorSettings
+from lynkr_reflector.episodes import Reading, Usage
+from lynkr_reflector.playbook import THREAD_TTL_SECONDS, Applied, Hint, Playbook
+from lynkr_reflector.records import Change
+
+T = TypeVar("T")
+
+log = structlog.get_logger(PLUGIN_NAME)
+
+#: How long ``close`` waits for the queue to be read before giving up on the rest.
+CLOSE_TIMEOUT_SECONDS = 10.0
+#: Forget old conversations once every this many exchanges.
+FORGET_EVERY = 500
+
+
+class Reflector(RequestPreparer, ExchangeObserver):
+    """Learns the workspace's playbook from finished exchanges and offers it to the model."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, config: ReflectorSettings, workspace: str) -> None:
+        self.config = config
+        self.workspace = workspace
+        #: The active hints, strongest first (what the preparer offers).
+        self.hints: tuple[Hint, ...] = ()
+        #: Exchanges read, exchanges dropped because the queue was full, model answers
+        #: that could not be used.
+        self.processed = 0
+        self.dropped = 0
+        self.model_failures = 0
+        self._services: Services | None = None
+        self._queue: asyncio.Queue[Exchange] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._playbook: Playbook | None = None
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def start(self, services: Services) -> None:
+        """Start the worker; with injection on, load the hints before the first request."""
+        self._services = services
+        self._queue = asyncio.Queue(maxsize=self.config.queue_size)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=PLUGIN_NAME)
+        if self.config.inject:
+            await self._on_thread(self._refresh)
+        self._worker = asyncio.get_running_loop().create_task(self._run(), name=PLUGIN_NAME)
+
+    async def close(self) -> None:
+        """Read what is queued (for at most ``CLOSE_TIMEOUT_SECONDS``), then stop."""
+        if self._worker is not None and self._queue is not None:
+            try:
+                await asyncio.wait_for(self._queue.join(), timeout=CLOSE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                log.warning("reflector_close_timeout", unread=self._queue.qsize())
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        if self._executor is not None:
+            if self._playbook is not None:
+                await self._on_thread(self._playbook.close)
+                self._playbook = None
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    # ------------------------------------------------------------- request path
+
+    async def prepare(
+        self, request: anthropic.MessagesRequest, context: RequestContext
+    ) -> anthropic.MessagesRequest | None:
+        """With injection on, add the hints relevant to the task."""
+        if not self.config.inject:
+            return None
+        return inject.inject(request, self.hints, self.config.max_hints)
+
+    async def exchange_finished(self, exchange: Exchange) -> None:
+        """Queue a finished exchange to be read (the core calls it for every one)."""
+        self.submit(exchange)
+
+    def submit(self, exchange: Exchange) -> bool:
+        """Queue ``exchange`` to be read, without waiting; ``False`` when it is not (no
+        session, not started, or the queue is full: then it is dropped and counted)."""
+        queue = self._queue
+        if queue is None or exchange.session_id is None:
+            return False
+        try:
+            queue.put_nowait(exchange)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8...: counted, not flooding
+                log.warning("reflector_queue_full", dropped=self.dropped, queue_size=queue.maxsize,
+                            fix="raise REFLECTOR_QUEUE_SIZE")
+            return False
+        return True
+
+    async def idle(self) -> None:
+        """Wait until every queued exchange has been read."""
+        if self._queue is not None:
+            await self._queue.join()
+
+    # ------------------------------------------------------------- the worker
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            exchange = await self._queue.get()
+            try:
+                await self.reflect(exchange)
+            except Exception:
+                log.exception("reflector_failed", session=exchange.session_id)
+            finally:
+                self._queue.task_done()
+
+    async def reflect(self, exchange: Exchange) -> Reading | None:
+        """Read one exchange into the playbook (and, in model mode, ask the model)."""
+        request = exchange.client_request or exchange.request
+        if exchange.session_id is None or not request.messages or not _has_tools(request):
+            return None
+        totals = exchange.usage()
+        usage = Usage(
+            steps=max(1, len(exchange.steps)),
+            input_tokens=totals.input_tokens + _count(totals.cache_read_input_tokens)
+            + _count(totals.cache_creation_input_tokens),
+            output_tokens=totals.output_tokens,
+            seconds=exchange.duration,
+        )
+        # a stream the client left may look finished, but the client never saw its end
+        answered = (exchange.error is None and not exchange.disconnected
+                    and transcript.answered(exchange.response))
+        reading = await self._on_thread(
+            self._read, exchange.session_id, request, usage, exchange.tool_calls, answered
+        )
+        self.processed += 1
+        if self.config.mode == "model" and model_mode.worth_asking(reading):
+            await self._ask_model(reading, request.model)
+        return reading
+
+    def _read(self, session_id: str, request: anthropic.MessagesRequest, usage: Usage,
+              calls: list[ToolCallRecord], answered: bool) -> Reading:
+        """On the database thread: advance the conversation and apply the heuristic delta."""
+        playbook = self._open()
+        messages = request.messages
+        key = transcript.thread_key(session_id, messages)
+        server = transcript.server_events(calls, len(messages))
+        now = time.time()
+        with playbook.transaction():
+            thread = playbook.load_thread(self.workspace, key) or episodes.new_thread(session_id, key)
+            cwd = "" if thread.cwd else transcript.working_directory(request)
+            reading = episodes.read(thread, messages, usage=usage, server_events=server,
+                                    answered=answered, workspace=self.workspace, cwd=cwd)
+            playbook.save_thread(self.workspace, thread, now)
+            applied = playbook.apply(self.workspace, reading.changes,
+                                     prune_below=self.config.prune_below, now=now)
+            playbook.record_episodes(self.workspace, reading.episodes, now)
+            playbook.record_verdicts(self.workspace, reading.verdicts)
+            if self.processed % FORGET_EVERY == FORGET_EVERY - 1:
+                playbook.forget_threads(now - THREAD_TTL_SECONDS)
+        if reading.rewound:
+            log.info("reflector_history_rewritten", session=session_id, messages=len(messages))
+        self._note(applied)
+        return reading
+
+    async def _ask_model(self, reading: Reading, client_model: str) -> None:
+        assert self._services is not None
+        playbook_hints = await self._on_thread(lambda: self._open().hints(self.workspace))
+        ask = model_mode.request(self.config.model or client_model, reading, playbook_hints)
+        try:
+            answer = await self._services.model.complete(ask, purpose="reflector")
+            proposal = model_mode.parse(answer)
+        except Exception as exc:  # an upstream error or an unusable answer: heuristics only
+            self.model_failures += 1
+            log.warning("reflector_model_unusable", error=f"{type(exc).__name__}: {exc}",
+                        fallback="heuristic delta only")
+            return
+        counted = await self._on_thread(self._counted, model_mode.named(proposal))
+        changes = model_mode.accept(proposal, reading, playbook_hints, counted)
+        proposed = len(proposal.add) + len(proposal.support) + len(proposal.contradict)
+        log.info("reflector_model_delta", proposed=proposed, accepted=len(changes))
+        if changes:
+            await self._on_thread(self._apply, changes)
+
+    def _counted(self, hint_ids: set[int]) -> model_mode.Counted:
+        playbook = self._open()
+        return {
+            hint_id: {(e.session_id, e.thread, e.turn, e.support) for e in playbook.evidence(hint_id)}
+            for hint_id in hint_ids
+        }
+
+    def _apply(self, changes: list[Change]) -> Applied:
+        playbook = self._open()
+        with playbook.transaction():
+            applied = playbook.apply(self.workspace, changes, prune_below=self.config.prune_below,
+                                     now=time.time())
+        self._note(applied)
+        return applied
+
+    def _note(self, applied: Applied) -> None:
+        if not applied.changed:
+            return
+        if applied.pruned:
+            log.info("reflector_pruned", hints=applied.pruned)
+        self._refresh()
+
+    # ------------------------------------------------------------- the database thread
+
+    def _open(self) -> Playbook:
+        if self._playbook is None:
+            assert self._services is not None
+            self._playbook = Playbook(self._services.data_dir(PLUGIN_NAME) / DB_NAME)
+        return self._playbook
+
+    def _refresh(self) -> None:
+        """Reload the active hints (the preparer's copy, replaced whole: the event loop reads
+        it while this thread writes it); keep the old tuple when equal."""
+        active = tuple(self._open().active(self.workspace, self.config.min_evidence))
+        if active != self.hints:
+            self.hints = active
+
+    async def _on_thread(self, function: Callable[..., T], *args: Any) -> T:
+        assert self._executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+
+def _has_tools(request: anthropic.MessagesRequest) -> bool:
+    """An agent's turn declares tools; a title or summary request does not."""
+    return request.tools is not msgspec.UNSET and bool(request.tools)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) else 0
