@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lynkr_core.streams import message_from_frames
 from lynkr_core.wire.anthropic import Usage, add_usage
 
 if TYPE_CHECKING:
@@ -82,7 +83,6 @@ class ToolCallRecord:
     read_only: bool = False
 
 
-@dataclass(slots=True)
 class Step:
     """One model call: the request sent, the answer, the attempts it took, and the tool calls
     lynkr ran on that answer (server mode). A step an interceptor answered without calling
@@ -90,19 +90,61 @@ class Step:
     (``context.steps[-1].answered_by = self.name``).
 
     For a stream, ``frames`` holds the SSE bytes the step produced while something observes
-    exchanges; ``response`` is rebuilt from them before ``lynkr_exchange_finished`` runs.
+    exchanges, and ``response`` is rebuilt from them the first time it is read (off the
+    request path, and only if an observer reads it).
     """
 
-    index: int
-    request: MessagesRequest
-    response: MessageResponse | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    duration: float = 0.0
-    error: str | None = None
-    answered_by: str | None = None
-    frames: list[bytes] | None = None
+    __slots__ = (
+        "_response",
+        "answered_by",
+        "attempts",
+        "duration",
+        "error",
+        "frames",
+        "index",
+        "request",
+        "started",
+        "tool_calls",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        request: MessagesRequest,
+        response: MessageResponse | None = None,
+        attempts: list[Attempt] | None = None,
+        tool_calls: list[ToolCallRecord] | None = None,
+        started: float | None = None,
+        duration: float = 0.0,
+        error: str | None = None,
+        answered_by: str | None = None,
+        frames: list[bytes] | None = None,
+    ) -> None:
+        self.index = index
+        self.request = request
+        self._response = response
+        self.attempts: list[Attempt] = attempts if attempts is not None else []
+        self.tool_calls: list[ToolCallRecord] = tool_calls if tool_calls is not None else []
+        self.started = time.monotonic() if started is None else started
+        self.duration = duration
+        self.error = error
+        self.answered_by = answered_by
+        self.frames = frames
+
+    @property
+    def response(self) -> MessageResponse | None:
+        """The step's answer (for a stream: rebuilt from ``frames`` when first read)."""
+        if self._response is None and self.frames is not None:
+            self._response = message_from_frames(self.frames)
+        return self._response
+
+    @response.setter
+    def response(self, message: MessageResponse | None) -> None:
+        self._response = message
+
+    def __repr__(self) -> str:
+        return (f"Step(index={self.index}, attempts={self.attempts!r}, tool_calls={self.tool_calls!r}, "
+                f"duration={self.duration!r}, error={self.error!r}, answered_by={self.answered_by!r})")
 
     def finish(self, error: BaseException | None = None) -> None:
         """Record the step's end (and its error, if it failed; ``"cancelled"`` when the client left)."""
@@ -113,24 +155,68 @@ class Step:
             self.error = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
 
 
-@dataclass(slots=True)
 class Exchange:
     """One finished ``/v1/messages`` request: what was asked, every step, what came back.
 
     ``request`` is the request as sent upstream (after the preparers),
     ``client_request`` as the client sent it. ``response`` is the message the
-    client got (for a stream, rebuilt from its frames), ``None`` when it failed
-    before an answer.
+    client got, ``None`` when it failed before an answer; for a stream it is
+    rebuilt from the frames the client got (``client_frames``, or the last
+    step's) the first time it is read.
     """
 
-    request: MessagesRequest
-    context: RequestContext
-    streamed: bool
-    client_request: MessagesRequest | None = None
-    response: MessageResponse | None = None
-    error: LynkrError | None = None
-    disconnected: bool = False
-    duration: float = 0.0
+    __slots__ = (
+        "_response",
+        "client_frames",
+        "client_request",
+        "context",
+        "disconnected",
+        "duration",
+        "error",
+        "request",
+        "streamed",
+    )
+
+    def __init__(
+        self,
+        request: MessagesRequest,
+        context: RequestContext,
+        streamed: bool,
+        client_request: MessagesRequest | None = None,
+        response: MessageResponse | None = None,
+        error: LynkrError | None = None,
+        disconnected: bool = False,
+        duration: float = 0.0,
+        client_frames: list[bytes] | None = None,
+    ) -> None:
+        self.request = request
+        self.context = context
+        self.streamed = streamed
+        self.client_request = client_request
+        self._response = response
+        self.error = error
+        self.disconnected = disconnected
+        self.duration = duration
+        #: The SSE bytes the client got, kept when its message is not any one step's (server mode).
+        self.client_frames = client_frames
+
+    @property
+    def response(self) -> MessageResponse | None:
+        """The message the client got (for a stream: rebuilt when first read)."""
+        if self._response is None and self.streamed:
+            if self.client_frames is not None:
+                self._response = message_from_frames(self.client_frames)
+            elif self.context.steps:
+                self._response = self.context.steps[-1].response
+        return self._response
+
+    @response.setter
+    def response(self, message: MessageResponse | None) -> None:
+        self._response = message
+
+    def __repr__(self) -> str:
+        return (f"Exchange(request_id={self.context.request_id!r}, streamed={self.streamed!r}, "
+                f"status={self.status!r}, steps={len(self.context.steps)}, duration={self.duration!r})")
 
     @property
     def session_id(self) -> str | None:

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from lynkr_core.streams import message_from_frames
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -45,9 +43,9 @@ class ExchangeObservers:
         )
         self._background: set[asyncio.Task[None]] = set()
 
-    def finish(self, exchange: Exchange, client_frames: list[bytes] | None = None) -> None:
-        """Log ``exchange`` and, when observed, notify the plugins; ``client_frames`` are the
-        SSE bytes the client got when the message must be rebuilt from them."""
+    def finish(self, exchange: Exchange) -> None:
+        """Log ``exchange`` and, when observed, hand it on (a streamed message is rebuilt only
+        if an observer reads it: ``Exchange.response``)."""
         exchange.duration = time.monotonic() - exchange.context.started
         context = exchange.context
         context.log.info(
@@ -61,12 +59,11 @@ class ExchangeObservers:
         )
         if not self.active:
             return
-        task = asyncio.get_running_loop().create_task(self._notify(exchange, client_frames))
+        task = asyncio.get_running_loop().create_task(self._notify(exchange))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _notify(self, exchange: Exchange, client_frames: list[bytes] | None) -> None:
-        _rebuild_messages(exchange, client_frames)
+    async def _notify(self, exchange: Exchange) -> None:
         if self.sessions is not None:
             try:
                 await self.sessions.record(exchange)
@@ -85,17 +82,4 @@ class ExchangeObservers:
         """Wait for pending notifications (at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-
-
-def _rebuild_messages(exchange: Exchange, client_frames: list[bytes] | None) -> None:
-    """Each streamed step's message from its frames, and the client's message."""
-    for step in exchange.steps:
-        if step.response is None and step.frames is not None:
-            step.response = message_from_frames(step.frames)
-    if not exchange.streamed or exchange.response is not None:
-        return
-    if client_frames is not None:
-        exchange.response = message_from_frames(client_frames)
-    elif exchange.steps:
-        exchange.response = exchange.steps[-1].response
 

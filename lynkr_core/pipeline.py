@@ -240,7 +240,8 @@ class Pipeline:
         finally:
             if upstream is not None:
                 await close_quietly(upstream)
-            self.observers.finish(exchange, client_frames)
+            exchange.client_frames = client_frames
+            self.observers.finish(exchange)
 
     async def count_tokens(self, request: MessagesRequest, context: RequestContext) -> int:
         """Input tokens of ``request`` as it would be sent (policies, preparers and the tool
