@@ -1,0 +1,172 @@
+"""The session database: one SQLite file (WAL) through sqlite-utils.
+
+``sessions`` has one row per session (first and last exchange, how many, the models
+asked for); ``exchanges`` one row per finished exchange, its content as JSON text.
+Every write is one ``BEGIN IMMEDIATE`` transaction: the exchange and its session's
+row together, or neither. Synchronous: the store calls it from its one worker thread;
+``lynkr sessions`` opens its own connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from lynkr_core import SessionSummary
+
+#: Bytes counted for a row besides its content, when guessing what deleting it frees.
+ROW_OVERHEAD = 256
+
+_EXCHANGE_COLUMNS = ("request_id", "session_id", "finished", "streamed", "status", "provider",
+                     "model", "usage", "duration", "request", "response", "steps")
+
+
+class SessionDB:
+    """The database at ``path`` (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self.db = sqlite_utils.Database(conn)
+        if not self.db.table_names():
+            # before the first table: lets retention give freed pages back to the disk
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._create()
+
+    def _create(self) -> None:
+        db = self.db
+        db["sessions"].create(
+            {"id": str, "started": float, "updated": float, "exchanges": int, "models": str},
+            pk="id", not_null={"started", "updated"}, defaults={"exchanges": 0, "models": "[]"},
+            if_not_exists=True,
+        )
+        db["sessions"].create_index(["updated"], if_not_exists=True)
+        db["exchanges"].create(
+            {"seq": int, "request_id": str, "session_id": str, "finished": float, "streamed": int,
+             "status": int, "provider": str, "model": str, "usage": str, "duration": float,
+             "request": str, "response": str, "steps": str},
+            pk="seq", not_null={"request_id", "session_id", "finished"},
+            foreign_keys=[("session_id", "sessions", "id")], if_not_exists=True,
+        )
+        db["exchanges"].create_index(["session_id", "seq"], if_not_exists=True)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it or nothing."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- writes
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Keep one exchange row and update its session, in one transaction."""
+        db = self.db
+        with self.transaction():
+            found = db.execute("SELECT models FROM sessions WHERE id = ?", [row["session_id"]]).fetchone()
+            if found is None:
+                db.execute("INSERT INTO sessions (id, started, updated, exchanges, models) VALUES (?, ?, ?, 1, ?)",
+                           [row["session_id"], row["finished"], row["finished"], json.dumps([row["model"]])])
+            else:
+                models = json.loads(found[0])
+                if row["model"] not in models:
+                    models.append(row["model"])
+                db.execute("UPDATE sessions SET updated = max(updated, ?), exchanges = exchanges + 1, "
+                           "models = ? WHERE id = ?", [row["finished"], json.dumps(models), row["session_id"]])
+            db.execute(f"INSERT INTO exchanges ({', '.join(_EXCHANGE_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' for _ in _EXCHANGE_COLUMNS)})",
+                       [row[name] for name in _EXCHANGE_COLUMNS])
+
+    def delete(self, session_id: str) -> bool:
+        """Forget a session and its exchanges; ``False`` when there was none."""
+        with self.transaction():
+            deleted = self._delete(session_id)
+        return deleted
+
+    def _delete(self, session_id: str) -> bool:
+        self.db.execute("DELETE FROM exchanges WHERE session_id = ?", [session_id])
+        return self.db.execute("DELETE FROM sessions WHERE id = ?", [session_id]).rowcount > 0
+
+    # ----------------------------------------------------------------- reads
+
+    def sessions(self, limit: int | None = 50) -> list[SessionSummary]:
+        """The most recently updated sessions first."""
+        rows = self.db.execute(
+            "SELECT id, started, updated, exchanges, models FROM sessions ORDER BY updated DESC, id "
+            "LIMIT ?", [-1 if limit is None else limit]).fetchall()
+        return [SessionSummary(id=r[0], started=r[1], updated=r[2], exchanges=r[3], models=json.loads(r[4]))
+                for r in rows]
+
+    def session(self, session_id: str) -> SessionSummary | None:
+        """One session's summary, or ``None``."""
+        row = self.db.execute("SELECT id, started, updated, exchanges, models FROM sessions WHERE id = ?",
+                              [session_id]).fetchone()
+        if row is None:
+            return None
+        return SessionSummary(id=row[0], started=row[1], updated=row[2], exchanges=row[3],
+                              models=json.loads(row[4]))
+
+    def exchange_rows(self, session_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """A session's exchange rows, oldest first (the last ``limit`` when given)."""
+        cursor = self.db.execute(
+            f"SELECT * FROM (SELECT {', '.join(_EXCHANGE_COLUMNS)}, seq FROM exchanges "
+            "WHERE session_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            [session_id, -1 if limit is None else limit])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # ----------------------------------------------------------------- retention
+
+    def used_bytes(self) -> int:
+        """Bytes of the pages in use (the file less its free pages)."""
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def prune(self, *, older_than: float | None, max_bytes: int | None) -> list[str]:
+        """Delete the sessions last updated before ``older_than``, then the oldest others
+        until what is used fits ``max_bytes`` (the newest session is always kept); the
+        deleted ids, oldest first."""
+        deleted: list[str] = []
+        with self.transaction():
+            if older_than is not None:
+                old = [r[0] for r in self.db.execute(
+                    "SELECT id FROM sessions WHERE updated < ? ORDER BY updated", [older_than])]
+                for session_id in old:
+                    self._delete(session_id)
+                deleted += old
+            if max_bytes:
+                used = self.used_bytes()
+                if used > max_bytes:
+                    sizes = self.db.execute(
+                        "SELECT s.id, coalesce(sum(length(coalesce(e.request, '')) + length(coalesce(e.response, '')) "
+                        "+ length(coalesce(e.steps, '')) + length(e.usage)), 0) + count(e.seq) * ? "
+                        "FROM sessions s LEFT JOIN exchanges e ON e.session_id = s.id "
+                        "GROUP BY s.id ORDER BY s.updated, s.id", [ROW_OVERHEAD]).fetchall()
+                    for session_id, size in sizes[:-1]:
+                        if used <= max_bytes:
+                            break
+                        self._delete(session_id)
+                        deleted.append(session_id)
+                        used -= size
+        if deleted:
+            self.db.execute("PRAGMA incremental_vacuum").fetchall()  # each row: one page freed
+        return deleted

@@ -1,0 +1,107 @@
+"""The store on its own: retention by age and by size, and a full queue that drops."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import threading
+import time
+
+import structlog
+
+DAY = 86_400
+
+
+async def test_sessions_older_than_the_retention_are_deleted(store_factory, helpers):
+    clock = helpers.Clock()
+    store, settings = await store_factory(clock, SESSION_RETENTION_DAYS="30")
+    store.submit(helpers.exchange(settings, "old", "one"))
+    await store.idle()
+    clock.now += 10 * DAY
+    store.submit(helpers.exchange(settings, "middle", "two"))
+    await store.idle()
+    assert [s.id for s in await store.sessions()] == ["middle", "old"]
+
+    clock.now += 25 * DAY  # "old" is 35 days old, "middle" 25
+    store.submit(helpers.exchange(settings, "new", "three"))
+    await store.idle()  # the worker checks: the last check was long ago
+    assert [s.id for s in await store.sessions()] == ["new", "middle"]
+    assert await store.exchanges("old") == []
+
+
+async def test_zero_days_keeps_everything(store_factory, helpers):
+    clock = helpers.Clock()
+    store, settings = await store_factory(clock, SESSION_RETENTION_DAYS="0")
+    store.submit(helpers.exchange(settings, "old", "one"))
+    await store.idle()
+    clock.now += 3650 * DAY
+    store.submit(helpers.exchange(settings, "new", "two"))
+    await store.idle()
+    assert await store.prune() == []
+    assert [s.id for s in await store.sessions()] == ["new", "old"]
+
+
+async def test_the_oldest_sessions_go_first_when_the_database_is_too_big(store_factory, helpers):
+    clock = helpers.Clock()
+    store, settings = await store_factory(clock, SESSION_MAX_BYTES="400000")
+    big = "x" * 100_000
+    for name in ("s1", "s2", "s3", "s4", "s5"):
+        clock.now += 600  # each write is followed by a check
+        store.submit(helpers.exchange(settings, name, f"{name} {big}"))
+        await store.idle()
+    kept = [s.id for s in await store.sessions()]
+    assert kept[:2] == ["s5", "s4"] and "s1" not in kept
+    assert len(kept) < 5
+    used = await store._on_thread(lambda: store._database().used_bytes())
+    assert used <= 400_000
+
+
+async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, helpers):
+    store, settings = await store_factory(SESSION_QUEUE_SIZE="2")
+    gate = threading.Event()
+    write = store._write
+
+    def slow(exchange, finished):
+        gate.wait(10)
+        write(exchange, finished)
+
+    store._write = slow  # the worker is busy with the first exchange
+    exchanges = [helpers.exchange(settings, "busy", f"turn {n}") for n in range(7)]
+    timings = []
+    with structlog.testing.capture_logs() as logs:
+        for exchange in exchanges:
+            started = time.perf_counter()
+            await store.record(exchange)  # queues, never waits for the worker
+            timings.append(time.perf_counter() - started)
+    assert store.dropped == 5
+    warnings = [entry for entry in logs if entry["event"] == "sessions_queue_full"]
+    assert [w["dropped"] for w in warnings] == [1, 2, 4]  # counted, without a line per drop
+    assert warnings[0]["queue_size"] == 2 and warnings[0]["fix"] == "raise SESSION_QUEUE_SIZE"
+    assert statistics.median(timings) < 200e-6
+
+    gate.set()
+    await asyncio.wait_for(store.idle(), 10)
+    assert store.written == 2
+    [summary] = await store.sessions()
+    assert summary.exchanges == 2
+
+
+async def test_close_writes_what_is_queued(store_factory, helpers):
+    store, settings = await store_factory()
+    for n in range(20):
+        store.submit(helpers.exchange(settings, "s", f"turn {n}"))
+    await store.close()
+    again, _ = await store_factory()
+    [summary] = await again.sessions()
+    assert summary.exchanges == 20
+    assert [e.request.messages[0].content for e in await again.exchanges("s", limit=2)] == [
+        "turn 18", "turn 19"]
+
+
+async def test_delete(store_factory, helpers):
+    store, settings = await store_factory()
+    store.submit(helpers.exchange(settings, "s", "hi"))
+    await store.idle()
+    assert await store.delete("s") is True
+    assert await store.delete("s") is False
+    assert await store.sessions() == []
