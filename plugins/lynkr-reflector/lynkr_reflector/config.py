@@ -24,7 +24,7 @@ class ReflectorSettings(msgspec.Struct, kw_only=True):
     max_hints: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
     min_evidence: Annotated[int, msgspec.Meta(ge=1)] = 2
     prune_below: float = 0.0
-    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 256
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 64
     model: str = ""
 
 

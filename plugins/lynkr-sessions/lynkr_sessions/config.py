@@ -20,7 +20,7 @@ class SessionsSettings(msgspec.Struct, kw_only=True):
     content: Literal["full", "redacted", "none"] = "full"
     retention_days: Annotated[float, msgspec.Meta(ge=0)] = 30
     max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 512 * 1024 * 1024
-    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 100
 
 
 ENV = {
