@@ -59,7 +59,7 @@ def test_a_bad_setting_is_named(lynkr_env):
         load_settings(Settings({**lynkr_env, "SESSION_QUEUE_SIZE": "0"}))
     config = load_settings(Settings(lynkr_env))
     assert (config.content, config.retention_days, config.max_bytes, config.queue_size) == (
-        "full", 30, 512 * 1024 * 1024, 1000)
+        "full", 30, 512 * 1024 * 1024, 100)
 
 
 def test_the_command_and_the_server_find_the_same_file(lynkr_env):
