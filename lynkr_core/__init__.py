@@ -6,6 +6,7 @@ is internal and may change.
 
 from lynkr_core import translate
 from lynkr_core.accumulate import MessageAccumulator
+from lynkr_core.background import BackgroundQueue
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import (
@@ -62,6 +63,7 @@ __all__ = [
     "GUARDED_ACTIONS",
     "Attempt",
     "AuthenticationFailed",
+    "BackgroundQueue",
     "Command",
     "CompleteNext",
     "ConfigError",

@@ -10,17 +10,15 @@ delta changes the playbook.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import msgspec
 import structlog
 
 from lynkr_core import (
+    BackgroundQueue,
     Exchange,
     ExchangeObserver,
     RequestContext,
@@ -55,15 +53,15 @@ class Reflector(RequestPreparer, ExchangeObserver):
         self.workspace = workspace
         #: The active hints, strongest first (what the preparer offers).
         self.hints: tuple[Hint, ...] = ()
-        #: Exchanges read, exchanges dropped because the queue was full, model answers
-        #: that could not be used.
+        #: Exchanges read, model answers that could not be used.
         self.processed = 0
-        self.dropped = 0
         self.model_failures = 0
+        #: The exchanges waiting to be read, their worker and the playbook's thread.
+        self.queue: BackgroundQueue[Exchange] = BackgroundQueue(
+            "reflector", self._reflect_queued, size=config.queue_size,
+            close_timeout=CLOSE_TIMEOUT_SECONDS, fix="raise REFLECTOR_QUEUE_SIZE",
+        )
         self._services: Services | None = None
-        self._queue: asyncio.Queue[Exchange] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
         self._playbook: Playbook | None = None
 
     # ------------------------------------------------------------- lifecycle
@@ -71,29 +69,23 @@ class Reflector(RequestPreparer, ExchangeObserver):
     async def start(self, services: Services) -> None:
         """Start the worker; with injection on, load the hints before the first request."""
         self._services = services
-        self._queue = asyncio.Queue(maxsize=self.config.queue_size)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=PLUGIN_NAME)
+        await self.queue.start()
         if self.config.inject:
             await self._on_thread(self._refresh)
-        self._worker = asyncio.get_running_loop().create_task(self._run(), name=PLUGIN_NAME)
 
     async def close(self) -> None:
         """Read what is queued (for at most ``CLOSE_TIMEOUT_SECONDS``), then stop."""
-        if self._worker is not None and self._queue is not None:
-            try:
-                await asyncio.wait_for(self._queue.join(), timeout=CLOSE_TIMEOUT_SECONDS)
-            except TimeoutError:
-                log.warning("reflector_close_timeout", unread=self._queue.qsize())
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-        if self._executor is not None:
-            if self._playbook is not None:
-                await self._on_thread(self._playbook.close)
-                self._playbook = None
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        await self.queue.close(last=self._close_playbook)
+
+    @property
+    def dropped(self) -> int:
+        """Exchanges dropped because the queue was full."""
+        return self.queue.dropped
+
+    def _close_playbook(self) -> None:
+        if self._playbook is not None:
+            self._playbook.close()
+            self._playbook = None
 
     # ------------------------------------------------------------- request path
 
@@ -112,36 +104,18 @@ class Reflector(RequestPreparer, ExchangeObserver):
     def submit(self, exchange: Exchange) -> bool:
         """Queue ``exchange`` to be read, without waiting; ``False`` when it is not (no
         session, not started, or the queue is full: then it is dropped and counted)."""
-        queue = self._queue
-        if queue is None or exchange.session_id is None:
+        if exchange.session_id is None:
             return False
-        try:
-            queue.put_nowait(exchange)
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8...: counted, not flooding
-                log.warning("reflector_queue_full", dropped=self.dropped, queue_size=queue.maxsize,
-                            fix="raise REFLECTOR_QUEUE_SIZE")
-            return False
-        return True
+        return self.queue.submit(exchange)
 
     async def idle(self) -> None:
         """Wait until every queued exchange has been read."""
-        if self._queue is not None:
-            await self._queue.join()
+        await self.queue.idle()
 
     # ------------------------------------------------------------- the worker
 
-    async def _run(self) -> None:
-        assert self._queue is not None
-        while True:
-            exchange = await self._queue.get()
-            try:
-                await self.reflect(exchange)
-            except Exception:
-                log.exception("reflector_failed", session=exchange.session_id)
-            finally:
-                self._queue.task_done()
+    async def _reflect_queued(self, exchange: Exchange) -> None:
+        await self.reflect(exchange)
 
     async def reflect(self, exchange: Exchange) -> Reading | None:
         """Read one exchange into the playbook (and, in model mode, ask the model)."""
@@ -249,8 +223,7 @@ class Reflector(RequestPreparer, ExchangeObserver):
             self.hints = active
 
     async def _on_thread(self, function: Callable[..., T], *args: Any) -> T:
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        return await self.queue.on_thread(function, *args)
 
 
 def _has_tools(request: anthropic.MessagesRequest) -> bool:

@@ -11,16 +11,20 @@ writes or ``RETENTION_SECONDS``, whichever comes first.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
 
-from lynkr_core import Exchange, Services, SessionStore, SessionSummary, StoredExchange
+from lynkr_core import (
+    BackgroundQueue,
+    Exchange,
+    Services,
+    SessionStore,
+    SessionSummary,
+    StoredExchange,
+)
 from lynkr_sessions import records
 from lynkr_sessions.config import DB_NAME, PLUGIN_NAME, SessionsSettings
 from lynkr_sessions.db import SessionDB
@@ -48,13 +52,13 @@ class SqliteSessionStore(SessionStore):
         self.secrets = list(secrets or [])
         #: Wall-clock time (a test may give its own).
         self.clock = clock
-        #: Exchanges written, exchanges dropped because the queue was full, writes that failed.
+        #: Exchanges written.
         self.written = 0
-        self.dropped = 0
-        self.failed = 0
-        self._queue: asyncio.Queue[tuple[Exchange, float]] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        #: The writes waiting, their worker and the database's thread.
+        self.queue: BackgroundQueue[tuple[Exchange, float]] = BackgroundQueue(
+            "sessions", self._write_queued, size=config.queue_size,
+            close_timeout=CLOSE_TIMEOUT_SECONDS, fix="raise SESSION_QUEUE_SIZE",
+        )
         self._db: SessionDB | None = None
         self._since_check = 0
         self._last_check = 0.0
@@ -64,31 +68,23 @@ class SqliteSessionStore(SessionStore):
     async def start(self, services: Services) -> None:
         """Open the database (on its thread), apply retention once, start the worker."""
         path = services.data_dir(PLUGIN_NAME) / DB_NAME
-        self._queue = asyncio.Queue(maxsize=self.config.queue_size)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=PLUGIN_NAME)
+        await self.queue.start()
         await self._on_thread(self._open, path)
         await self._on_thread(self.retain)
-        self._worker = asyncio.get_running_loop().create_task(self._run(), name=PLUGIN_NAME)
 
     async def close(self) -> None:
         """Write what is queued (for at most ``CLOSE_TIMEOUT_SECONDS``), then close."""
-        if self._worker is not None and self._queue is not None:
-            try:
-                await asyncio.wait_for(self._queue.join(), timeout=CLOSE_TIMEOUT_SECONDS)
-            except TimeoutError:
-                log.warning("sessions_close_timeout", unwritten=self._queue.qsize())
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-        if self._executor is not None:
-            if self._db is not None:
-                await self._on_thread(self._db.close)
-                self._db = None
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        await self.queue.close(last=self._close_db)
 
-    # ------------------------------------------------------------- the contract
+    @property
+    def dropped(self) -> int:
+        """Exchanges dropped because the queue was full."""
+        return self.queue.dropped
+
+    @property
+    def failed(self) -> int:
+        """Writes that raised (logged as ``sessions_failed``)."""
+        return self.queue.failed
 
     async def record(self, exchange: Exchange) -> None:
         """Queue a finished exchange to be written (skipped without a session id)."""
@@ -97,23 +93,13 @@ class SqliteSessionStore(SessionStore):
     def submit(self, exchange: Exchange) -> bool:
         """Queue ``exchange`` without waiting; ``False`` when it is not (no session, not
         started, or the queue is full: then it is dropped and counted)."""
-        queue = self._queue
-        if queue is None or exchange.session_id is None:
+        if exchange.session_id is None:
             return False
-        try:
-            queue.put_nowait((exchange, self.clock()))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8...: counted, not flooding
-                log.warning("sessions_queue_full", dropped=self.dropped, queue_size=queue.maxsize,
-                            fix="raise SESSION_QUEUE_SIZE")
-            return False
-        return True
+        return self.queue.submit((exchange, self.clock()))
 
     async def idle(self) -> None:
         """Wait until every queued exchange has been written."""
-        if self._queue is not None:
-            await self._queue.join()
+        await self.queue.idle()
 
     async def sessions(self, *, limit: int = 50) -> list[SessionSummary]:
         """The most recently updated sessions first, at most ``limit``."""
@@ -143,23 +129,19 @@ class SqliteSessionStore(SessionStore):
 
     # ------------------------------------------------------------- the worker
 
-    async def _run(self) -> None:
-        assert self._queue is not None
-        while True:
-            exchange, finished = await self._queue.get()
-            try:
-                await self._on_thread(self._write, exchange, finished)
-            except Exception:
-                self.failed += 1
-                log.exception("sessions_write_failed", session=exchange.session_id,
-                              request_id=exchange.context.request_id)
-            finally:
-                self._queue.task_done()
+    async def _write_queued(self, item: tuple[Exchange, float]) -> None:
+        exchange, finished = item
+        await self._on_thread(self._write, exchange, finished)
 
     # ------------------------------------------------------------- the database thread
 
     def _open(self, path: Any) -> None:
         self._db = SessionDB(path)
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _database(self) -> SessionDB:
         if self._db is None:
@@ -187,6 +169,4 @@ class SqliteSessionStore(SessionStore):
         return deleted
 
     async def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("the session store is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self.queue.on_thread(fn, *args)
