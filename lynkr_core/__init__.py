@@ -37,6 +37,7 @@ from lynkr_core.interceptors import CompleteNext, Interceptor, StreamNext
 from lynkr_core.openai_chat import OpenAIChatProvider
 from lynkr_core.policy import Denial, Permit, Policy
 from lynkr_core.services import ModelClient, Services
+from lynkr_core.sqlite import open_sqlite, write_transaction
 from lynkr_core.stores import SessionStore, SessionSummary, StoredExchange
 from lynkr_core.streams import EventTap, message_events, message_frames, message_from_frames, tap
 from lynkr_core.tools import (
@@ -124,10 +125,12 @@ __all__ = [
     "message_events",
     "message_frames",
     "message_from_frames",
+    "open_sqlite",
     "openai",
     "provider_timeout",
     "retry_after",
     "status_for_error_type",
     "tap",
     "translate",
+    "write_transaction",
 ]

@@ -14,15 +14,14 @@ opens its own connection.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 import sqlite_utils
 
+from lynkr_core import open_sqlite, write_transaction
 from lynkr_reflector.records import BAD, GOOD, OPEN, Change, Episode, Thread, Verdict
 
 #: A conversation not seen for this long is forgotten (its cursor and open task).
@@ -99,10 +98,7 @@ class Playbook:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db = sqlite_utils.Database(open_sqlite(path))
         self._create()
 
     def _create(self) -> None:
@@ -135,16 +131,9 @@ class Playbook:
         """Close the connection."""
         self.db.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
         """One write transaction (``BEGIN IMMEDIATE``): all of it or nothing."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return write_transaction(self.db.conn)
 
     # ----------------------------------------------------------------- threads
 

@@ -11,9 +11,7 @@ last block) and the answers it got. ``Feeder`` hands them to a reflector as the 
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 import json
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from lynkr_core import (
     ToolCallRecord,
     anthropic,
 )
+from lynkr_core.testing.cli import lynkr_command  # noqa: F401  (a fixture)
 from lynkr_core.testing.gateway import CLAUDE_CODE_FIXTURES
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -215,27 +214,6 @@ def sessions() -> Iterator[dict[str, Any]]:
     """The three fixture sessions."""
     for name in SESSIONS:
         yield load_session(name)
-
-
-@pytest.fixture
-def lynkr_command(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., tuple[int, str]]]:
-    """``lynkr_command("reflect", "report")``: the exit code and output of the installed
-    ``lynkr`` command, run in this process (its console-script entry point: plugin tests may
-    not import ``lynkr_core.cli``). The logging it configures is undone afterwards."""
-    main = importlib.metadata.entry_points(group="console_scripts")["lynkr"].load()
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        return code, capsys.readouterr().out
-
-    yield run
-    structlog.configure(**saved)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

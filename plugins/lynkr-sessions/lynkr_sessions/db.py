@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from lynkr_core import SessionSummary
+from lynkr_core import SessionSummary, open_sqlite, write_transaction
 
 #: Bytes counted for a row besides its content, when guessing what deleting it frees.
 ROW_OVERHEAD = 256
@@ -32,13 +30,10 @@ class SessionDB:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self.db = sqlite_utils.Database(conn)
+        self.db = sqlite_utils.Database(open_sqlite(path))
         if not self.db.table_names():
             # before the first table: lets retention give freed pages back to the disk
             self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self._create()
 
@@ -63,16 +58,9 @@ class SessionDB:
         """Close the connection."""
         self.db.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
         """One write transaction (``BEGIN IMMEDIATE``): all of it or nothing."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return write_transaction(self.db.conn)
 
     # ----------------------------------------------------------------- writes
 

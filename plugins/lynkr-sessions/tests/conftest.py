@@ -4,11 +4,9 @@ upstream, a started store fed by hand, and the installed ``lynkr`` command."""
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import json
-import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from lynkr_sessions.config import load_settings
 from lynkr_sessions.store import SqliteSessionStore
 
 from lynkr_core import Exchange, ModelClient, RequestContext, Services, Settings, anthropic
+from lynkr_core.testing.cli import lynkr_command  # noqa: F401  (a fixture)
 from lynkr_core.testing.fake_anthropic import FakeAnthropic
 from lynkr_core.testing.server import make_test_app, serving
 
@@ -122,27 +121,6 @@ async def store_factory(lynkr_env: dict[str, str]) -> AsyncIterator[Callable[...
     yield make
     for store in started:
         await store.close()
-
-
-@pytest.fixture
-def lynkr_command(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., tuple[int, str]]]:
-    """``lynkr_command("sessions", "list")``: the exit code and output of the installed
-    ``lynkr`` command, run in this process (its console-script entry point: plugin tests may
-    not import ``lynkr_core.cli``). The logging it configures is undone afterwards."""
-    main = importlib.metadata.entry_points(group="console_scripts")["lynkr"].load()
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        return code, capsys.readouterr().out
-
-    yield run
-    structlog.configure(**saved)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture
