@@ -1,0 +1,1 @@
+"""lynkr dashboard: a live web dashboard served by lynkr, behind the admin key."""

@@ -1,0 +1,1 @@
+"""lynkr memory: long-term memory across sessions (extraction, FTS5 retrieval, memory tools)."""

@@ -1,0 +1,1 @@
+"""lynkr metrics: Prometheus metrics at /metrics from the exchange record."""
