@@ -1,14 +1,16 @@
 """lynkr sessions: keeps every finished exchange by session in SQLite (the core's
 ``SessionStore``), with retention and redaction, a ``lynkr sessions`` command and admin
-routes to browse them."""
+routes to browse them. In server mode it puts the tool calls and results lynkr ran (and hid
+from the client) on earlier turns of a session back into the conversation it sends on."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from lynkr_core import Command, ExtraRoute, SessionStore, Settings, hookimpl
+from lynkr_core import Command, ExtraRoute, RequestPreparer, SessionStore, Settings, hookimpl
 from lynkr_sessions import cli, routes
 from lynkr_sessions.config import load_settings
+from lynkr_sessions.preparer import ToolTurnRestorer
 from lynkr_sessions.store import SqliteSessionStore
 
 
@@ -16,6 +18,15 @@ from lynkr_sessions.store import SqliteSessionStore
 def lynkr_register_stores(register: Callable[[SessionStore], None], settings: Settings) -> None:
     """The SQLite session store (secrets masked with ``SESSION_CONTENT=redacted``)."""
     register(SqliteSessionStore(load_settings(settings), settings.secrets()))
+
+
+@hookimpl(tryfirst=True)
+def lynkr_register_preparers(register: Callable[[RequestPreparer], None], settings: Settings) -> None:
+    """The restorer of hidden server-mode tool turns (``SESSION_RESTORE_TOOL_RESULTS``), first
+    among the preparers so that it reads the client's own history."""
+    config = load_settings(settings)
+    if config.restore_tool_results:
+        register(ToolTurnRestorer(config, server_mode=settings.core.tool_execution_mode == "server"))
 
 
 @hookimpl

@@ -21,6 +21,9 @@ class SessionsSettings(msgspec.Struct, kw_only=True):
     retention_days: Annotated[float, msgspec.Meta(ge=0)] = 30
     max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 512 * 1024 * 1024
     queue_size: Annotated[int, msgspec.Meta(ge=1)] = 100
+    restore_tool_results: bool = True
+    restore_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 128 * 1024
+    restore_cache_bytes: Annotated[int, msgspec.Meta(ge=0)] = 64 * 1024 * 1024
 
 
 ENV = {
@@ -28,6 +31,9 @@ ENV = {
     "retention_days": "SESSION_RETENTION_DAYS",
     "max_bytes": "SESSION_MAX_BYTES",
     "queue_size": "SESSION_QUEUE_SIZE",
+    "restore_tool_results": "SESSION_RESTORE_TOOL_RESULTS",
+    "restore_max_bytes": "SESSION_RESTORE_MAX_BYTES",
+    "restore_cache_bytes": "SESSION_RESTORE_CACHE_BYTES",
 }
 
 

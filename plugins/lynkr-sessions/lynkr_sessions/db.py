@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from lynkr_core import SessionSummary, open_sqlite, write_transaction
 ROW_OVERHEAD = 256
 
 _EXCHANGE_COLUMNS = ("request_id", "session_id", "finished", "streamed", "status", "provider",
-                     "model", "usage", "duration", "request", "response", "steps")
+                     "model", "usage", "duration", "request", "response", "steps", "hidden_turns")
 
 
 class SessionDB:
@@ -32,10 +33,13 @@ class SessionDB:
         self.path = path
         self.db = sqlite_utils.Database(open_sqlite(path))
         if not self.db.table_names():
-            # before the first table: lets retention give freed pages back to the disk
+            # lets retention give freed pages back to the disk; WAL mode has already written
+            # the file's header, so it takes a VACUUM (of an empty file: instant) to apply
             self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self.db.execute("VACUUM")
         self.db.execute("PRAGMA foreign_keys = ON")
-        self._create()
+        with self.transaction():  # processes opening it at once queue for the lock
+            self._create()
 
     def _create(self) -> None:
         db = self.db
@@ -48,11 +52,13 @@ class SessionDB:
         db["exchanges"].create(
             {"seq": int, "request_id": str, "session_id": str, "finished": float, "streamed": int,
              "status": int, "provider": str, "model": str, "usage": str, "duration": float,
-             "request": str, "response": str, "steps": str},
+             "request": str, "response": str, "steps": str, "hidden_turns": str},
             pk="seq", not_null={"request_id", "session_id", "finished"},
             foreign_keys=[("session_id", "sessions", "id")], if_not_exists=True,
         )
         db["exchanges"].create_index(["session_id", "seq"], if_not_exists=True)
+        if "hidden_turns" not in db["exchanges"].columns_dict:  # a database from before it
+            db["exchanges"].add_column("hidden_turns", str)
 
     def close(self) -> None:
         """Close the connection."""
@@ -120,6 +126,10 @@ class SessionDB:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def hidden_turns(self, session_id: str) -> list[tuple[str, str]]:
+        """``(request_id, hidden_turns)`` of a session's exchanges that hid tool turns, oldest first."""
+        return read_hidden_turns(self.db.conn, session_id)
+
     # ----------------------------------------------------------------- retention
 
     def used_bytes(self) -> int:
@@ -146,7 +156,7 @@ class SessionDB:
                 if used > max_bytes:
                     sizes = self.db.execute(
                         "SELECT s.id, coalesce(sum(length(coalesce(e.request, '')) + length(coalesce(e.response, '')) "
-                        "+ length(coalesce(e.steps, '')) + length(e.usage)), 0) + count(e.seq) * ? "
+                        "+ length(coalesce(e.steps, '')) + length(coalesce(e.hidden_turns, '')) + length(e.usage)), 0) + count(e.seq) * ? "
                         "FROM sessions s LEFT JOIN exchanges e ON e.session_id = s.id "
                         "GROUP BY s.id ORDER BY s.updated, s.id", [ROW_OVERHEAD]).fetchall()
                     for session_id, size in sizes[:-1]:
@@ -156,5 +166,23 @@ class SessionDB:
                         deleted.append(session_id)
                         used -= size
         if deleted:
-            self.db.execute("PRAGMA incremental_vacuum").fetchall()  # each row: one page freed
+            # every free page back to the disk: a plain execute would step once (one page)
+            self.db.conn.executescript("PRAGMA incremental_vacuum;")
         return deleted
+
+
+def read_hidden_turns(connection: sqlite3.Connection, session_id: str) -> list[tuple[str, str]]:
+    """``(request_id, hidden_turns)`` of a session's exchanges that hid tool turns, oldest first."""
+    return connection.execute(
+        "SELECT request_id, hidden_turns FROM exchanges WHERE session_id = ? AND hidden_turns IS NOT NULL "
+        "ORDER BY seq", [session_id]).fetchall()
+
+
+def load_hidden_turns(path: Path, session_id: str) -> list[tuple[str, str]]:
+    """``read_hidden_turns`` through a connection of its own, opened and closed here: for a
+    thread other than the writer's (WAL lets it read while the writer writes)."""
+    connection = open_sqlite(path)
+    try:
+        return read_hidden_turns(connection, session_id)
+    finally:
+        connection.close()

@@ -51,8 +51,10 @@ def _step(step: Step, exchange_request: bytes) -> dict[str, Any]:
     }
 
 
-def to_row(exchange: Exchange, finished: float, content: Content, secrets: list[str]) -> dict[str, Any]:
-    """The ``exchanges`` row of ``exchange`` (which has a session id)."""
+def to_row(exchange: Exchange, finished: float, content: Content, secrets: list[str],
+           hidden_turns: str | None = None) -> dict[str, Any]:
+    """The ``exchanges`` row of ``exchange`` (which has a session id); ``hidden_turns``: its
+    hidden tool turns as the store encoded (and masked) them, kept unless ``content`` is none."""
     context = exchange.context
     attempts = exchange.attempts
     provider = context.provider_name or (attempts[-1].provider if attempts else "")
@@ -80,6 +82,7 @@ def to_row(exchange: Exchange, finished: float, content: Content, secrets: list[
         "request": request,
         "response": response,
         "steps": steps,
+        "hidden_turns": None if content == "none" else hidden_turns,
     }
 
 

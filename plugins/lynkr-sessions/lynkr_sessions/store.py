@@ -7,10 +7,18 @@ transaction. Reads (``sessions``, ``exchanges``, ``delete``) run on the same thr
 they see every write queued before them only once it is written (``idle`` waits).
 Retention runs on the same thread: at start, then after every ``RETENTION_EVERY``
 writes or ``RETENTION_SECONDS``, whichever comes first.
+
+With ``SESSION_RESTORE_TOOL_RESULTS`` on, ``record`` also keeps, on the event loop and
+before it queues the write, what the exchange hid from its client (``hidden``) in
+``recent``: the next turn finds it there whether or not the write is done.
+``hidden_turns`` gives a session's hidden turns to the restoring preparer: from
+memory, or read once from the database through a connection of its own on another
+thread (never behind the writer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,9 +33,10 @@ from lynkr_core import (
     SessionSummary,
     StoredExchange,
 )
-from lynkr_sessions import records
+from lynkr_sessions import hidden, records
 from lynkr_sessions.config import DB_NAME, PLUGIN_NAME, SessionsSettings
-from lynkr_sessions.db import SessionDB
+from lynkr_sessions.db import SessionDB, load_hidden_turns
+from lynkr_sessions.recent import RecentTurns, SessionTurns
 
 T = TypeVar("T")
 
@@ -55,19 +64,25 @@ class SqliteSessionStore(SessionStore):
         #: Exchanges written.
         self.written = 0
         #: The writes waiting, their worker and the database's thread.
-        self.queue: BackgroundQueue[tuple[Exchange, float]] = BackgroundQueue(
+        self.queue: BackgroundQueue[tuple[Exchange, float, str | None]] = BackgroundQueue(
             "sessions", self._write_queued, size=config.queue_size,
             close_timeout=CLOSE_TIMEOUT_SECONDS, fix="raise SESSION_QUEUE_SIZE",
         )
         self._db: SessionDB | None = None
+        self._path: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._since_check = 0
         self._last_check = 0.0
+        #: Recent sessions' hidden tool turns (``SESSION_RESTORE_TOOL_RESULTS``).
+        self.recent = RecentTurns(config.restore_cache_bytes)
+        self._loading: dict[str, asyncio.Future[SessionTurns]] = {}
 
     # ------------------------------------------------------------- lifecycle
 
     async def start(self, services: Services) -> None:
         """Open the database (on its thread), apply retention once, start the worker."""
-        path = services.data_dir(PLUGIN_NAME) / DB_NAME
+        path = self._path = services.data_dir(PLUGIN_NAME) / DB_NAME
+        self._loop = asyncio.get_running_loop()
         await self.queue.start()
         await self._on_thread(self._open, path)
         await self._on_thread(self.retain)
@@ -92,10 +107,64 @@ class SqliteSessionStore(SessionStore):
 
     def submit(self, exchange: Exchange) -> bool:
         """Queue ``exchange`` without waiting; ``False`` when it is not (no session, not
-        started, or the queue is full: then it is dropped and counted)."""
+        started, or the queue is full: then it is dropped and counted). Its hidden tool
+        turns are remembered first, even when the write is dropped."""
         if exchange.session_id is None:
             return False
-        return self.queue.submit((exchange, self.clock()))
+        return self.queue.submit((exchange, self.clock(), self._remember(exchange)))
+
+    def _remember(self, exchange: Exchange) -> str | None:
+        """Keep ``exchange``'s hidden turns in ``recent``; their JSON for the row (masked when
+        ``SESSION_CONTENT=redacted``), or ``None``."""
+        if not self.config.restore_tool_results or exchange.session_id is None:
+            return None
+        sent = exchange.client_request or exchange.request
+        position = len(sent.messages)
+        began_here = not any(message.role == "assistant" for message in sent.messages)
+        try:
+            turns = hidden.hidden_turns_of(exchange)
+        except Exception:
+            exchange.context.log.exception("sessions_hidden_turns_failed")
+            turns = None
+        if turns is None:
+            self.recent.remember(exchange.session_id, exchange.context.request_id, None, 0,
+                                 position=position, began_here=began_here)
+            return None
+        text = hidden.encode(turns).decode()
+        if self.config.content == "redacted" and self.secrets:
+            text = records.mask(text, self.secrets)
+        # kept decoded from the text the row gets: the same bytes as a read after a restart,
+        # holding nothing of the exchange's own buffers
+        turns = hidden.decode(text)
+        self.recent.remember(exchange.session_id, exchange.context.request_id, turns, len(text),
+                             position=position, began_here=began_here)
+        return text
+
+    async def hidden_turns(self, session_id: str, until: int) -> SessionTurns:
+        """A session's hidden tool turns, accounting for every answer below index ``until`` of
+        its client's history: from memory, or, when memory does not cover them (a restart,
+        an eviction, another worker process), read from the database off the event loop,
+        once however many ask at once."""
+        session = self.recent.get(session_id)
+        if session is not None and session.known_until >= until:
+            return session
+        if self.config.content == "none" or self._path is None:  # nothing of it in the database
+            return self.recent.loaded(session_id, [], until)
+        loading = self._loading.get(session_id)
+        if loading is None:
+            loading = self._loading[session_id] = asyncio.ensure_future(self._load(session_id, until))
+            loading.add_done_callback(lambda _: self._loading.pop(session_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, session_id: str, until: int) -> SessionTurns:
+        rows = await asyncio.to_thread(load_hidden_turns, self._path, session_id)
+        stored = []
+        for request_id, text in rows:
+            try:
+                stored.append((request_id, hidden.decode(text), len(text)))
+            except Exception:
+                log.warning("sessions_hidden_turns_unreadable", request_id=request_id)
+        return self.recent.loaded(session_id, stored, until)
 
     async def idle(self) -> None:
         """Wait until every queued exchange has been written."""
@@ -119,8 +188,23 @@ class SqliteSessionStore(SessionStore):
         return await self._on_thread(
             lambda: [records.row_as_json(row) for row in self._database().exchange_rows(session_id, limit)])
 
+    async def exchange(self, request_id: str) -> StoredExchange | None:
+        """One exchange by its request id (``None`` when none is kept): waits for the queued
+        writes first, so an exchange that just finished is found."""
+        await self.idle()
+
+        def find() -> StoredExchange | None:
+            cursor = self._database().db.execute("SELECT * FROM exchanges WHERE request_id = ?", [request_id])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return records.from_row(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+
+        return await self._on_thread(find)
+
     async def delete(self, session_id: str) -> bool:
         """Forget a session; ``False`` when there was none."""
+        self.recent.forget([session_id])
         return await self._on_thread(lambda: self._database().delete(session_id))
 
     async def prune(self) -> list[str]:
@@ -129,9 +213,8 @@ class SqliteSessionStore(SessionStore):
 
     # ------------------------------------------------------------- the worker
 
-    async def _write_queued(self, item: tuple[Exchange, float]) -> None:
-        exchange, finished = item
-        await self._on_thread(self._write, exchange, finished)
+    async def _write_queued(self, item: tuple[Exchange, float, str | None]) -> None:
+        await self._on_thread(self._write, *item)
 
     # ------------------------------------------------------------- the database thread
 
@@ -148,8 +231,8 @@ class SqliteSessionStore(SessionStore):
             raise RuntimeError("the session store is not started")
         return self._db
 
-    def _write(self, exchange: Exchange, finished: float) -> None:
-        row = records.to_row(exchange, finished, self.config.content, self.secrets)
+    def _write(self, exchange: Exchange, finished: float, hidden_turns: str | None) -> None:
+        row = records.to_row(exchange, finished, self.config.content, self.secrets, hidden_turns)
         self._database().write(row)
         self.written += 1
         self._since_check += 1
@@ -166,6 +249,8 @@ class SqliteSessionStore(SessionStore):
                                          max_bytes=self.config.max_bytes or None)
         if deleted:
             log.info("sessions_pruned", sessions=len(deleted))
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self.recent.forget, deleted)
         return deleted
 
     async def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:

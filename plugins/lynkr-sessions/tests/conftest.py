@@ -41,17 +41,19 @@ def lynkr_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 
 @pytest.fixture
 def gateway(lynkr_env: dict[str, str]) -> Callable[..., Any]:
-    """``async with gateway(fake, **env) as (app, url):`` lynkr with only the Anthropic
-    provider and the sessions plugin, from their entry points, in front of ``fake``; the
-    server stops (and the store is written and closed) on the way out."""
+    """``async with gateway(fake, plugins=[...], **env) as (app, url):`` lynkr with only the
+    Anthropic provider and the sessions plugin, from their entry points (and ``plugins``
+    given in code), in front of ``fake``; the server stops (and the store is written and
+    closed) on the way out."""
 
     @contextlib.asynccontextmanager
-    async def serve(fake: FakeAnthropic, **env: str) -> AsyncIterator[tuple[Any, str]]:
+    async def serve(fake: FakeAnthropic, plugins: list[tuple[str, Any]] = (),  # type: ignore[assignment]
+                    **env: str) -> AsyncIterator[tuple[Any, str]]:
         app = make_test_app({
             **lynkr_env, "LYNKR_PLUGINS": "lynkr-provider-anthropic,lynkr-sessions",
             "MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
             "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0", **env,
-        }, load_entry_points=True)
+        }, plugins=list(plugins), load_entry_points=True)
         async with serving(app) as url:
             yield app, url
 

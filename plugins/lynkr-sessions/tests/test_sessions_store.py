@@ -54,6 +54,10 @@ async def test_the_oldest_sessions_go_first_when_the_database_is_too_big(store_f
     assert len(kept) < 5
     used = await store._on_thread(lambda: store._database().used_bytes())
     assert used <= 400_000
+    # the pages freed went back to the file system, not to a free list
+    pragmas = await store._on_thread(lambda: [store._database().db.execute(f"PRAGMA {name}").fetchone()[0]
+                                              for name in ("auto_vacuum", "freelist_count")])
+    assert pragmas == [2, 0]  # 2: incremental
 
 
 async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, helpers):
@@ -61,9 +65,9 @@ async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, hel
     gate = threading.Event()
     write = store._write
 
-    def slow(exchange, finished):
+    def slow(exchange, finished, hidden_turns):
         gate.wait(10)
-        write(exchange, finished)
+        write(exchange, finished, hidden_turns)
 
     store._write = slow  # the worker is busy with the first exchange
     exchanges = [helpers.exchange(settings, "busy", f"turn {n}") for n in range(7)]
