@@ -22,7 +22,8 @@ import msgspec
 
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import HealthCheck, Provider
-from lynkr_core.errors import LynkrError, UpstreamError
+from lynkr_core.errors import ContextOverflow, LynkrError, PromptTooLong, UpstreamError
+from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
 from lynkr_core.translate import (
     StreamTranslator,
     TargetOptions,
@@ -32,7 +33,11 @@ from lynkr_core.translate import (
     translate_request,
     translate_stream,
 )
+from lynkr_core.translate.limits import target_context_window
+from lynkr_core.translate.overflow import find_overflow_in_body
 from lynkr_core.translate.pieces import ToolTextFactory
+from lynkr_core.translate.response import upstream_error
+from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.upstream import error_from_exception, error_from_response
 from lynkr_core.wire import anthropic, openai
 from lynkr_core.wire.sse import SSEParser
@@ -52,6 +57,9 @@ class OpenAIChatProvider(Provider):
     error a request gets when neither routing nor settings give a model.
     Subclasses list what ``lynkr init`` asks for in ``settings_help``.
     """
+
+    #: The translation drops Anthropic's server tools: the upstream cannot run them.
+    runs_server_tools = False
 
     def __init__(
         self,
@@ -172,8 +180,13 @@ class OpenAIChatProvider(Provider):
             raise UpstreamError(f"upstream sent an unreadable stream chunk: {exc}") from exc
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
-        """An HTTP error answer as the client's error."""
-        return error_from_response(status, body, headers)
+        """An HTTP error answer as the client's error; a ``ContextOverflow`` when it says
+        the prompt does not fit the model's context window (never retried)."""
+        error = error_from_response(status, body, headers)
+        overflow = find_overflow_in_body(body) if 400 <= status < 600 else None
+        if overflow is None:
+            return error
+        return ContextOverflow(error.message, tokens=overflow.tokens, maximum=overflow.maximum)
 
     # ------------------------------------------------------------------ calls
 
@@ -181,14 +194,20 @@ class OpenAIChatProvider(Provider):
         self, request: anthropic.MessagesRequest, context: RequestContext
     ) -> anthropic.MessageResponse:
         """Translate, post, translate the whole answer back."""
-        translated = self._translate(request, context, stream=False)
-        data = await self._post(translated, context)
-        return self.message_from(
-            data,
-            model=request.model,
-            stop_sequences=_stop_sequences(request),
-            tool_text=self._tool_text(request, translated),
-        )
+        self._require_configured()
+        target = self.target(request, context)
+        try:
+            translated = await self._translate(request, target, context, stream=False)
+            data = await self._post(translated, context)
+            return self.message_from(
+                data,
+                model=request.model,
+                stop_sequences=_stop_sequences(request),
+                tool_text=self._tool_text(request, translated),
+                tool_names=translated.tool_names,
+            )
+        except ContextOverflow as exc:
+            raise await self.prompt_too_long(exc, request, target) from exc
 
     def message_from(
         self,
@@ -197,20 +216,37 @@ class OpenAIChatProvider(Provider):
         model: str,
         stop_sequences: Sequence[str] = (),
         tool_text: ToolTextFactory | None = None,
+        tool_names: ToolNames | None = None,
     ) -> anthropic.MessageResponse:
         """A complete answer body as a Messages API message; ``UpstreamError`` when it
-        cannot be read."""
+        cannot be read. ``tool_names``: the client's names of renamed tools."""
         try:
             completion = self.parse_completion(data)
         except msgspec.MsgspecError as exc:
             raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
-        return from_openai(completion, model=model, stop_sequences=stop_sequences, tool_text=tool_text)
+        return from_openai(
+            completion, model=model, stop_sequences=stop_sequences, tool_text=tool_text, tool_names=tool_names
+        )
 
     async def stream(
         self, request: anthropic.MessagesRequest, context: RequestContext
     ) -> AsyncIterator[bytes]:
         """Translate, post, and turn the upstream's chunks into Messages API events as they come."""
-        translated = self._translate(request, context, stream=True)
+        self._require_configured()
+        target = self.target(request, context)
+        frames = self._stream(request, target, context)
+        try:
+            async for frame in frames:
+                yield frame
+        except ContextOverflow as exc:
+            raise await self.prompt_too_long(exc, request, target) from exc
+        finally:
+            await frames.aclose()
+
+    async def _stream(
+        self, request: anthropic.MessagesRequest, target: TargetOptions, context: RequestContext
+    ) -> AsyncIterator[bytes]:
+        translated = await self._translate(request, target, context, stream=True)
         url = self.endpoint(context)
         try:
             async with context.http.post(
@@ -222,6 +258,7 @@ class OpenAIChatProvider(Provider):
                     model=request.model,
                     stop_sequences=_stop_sequences(request),
                     tool_text=self._tool_text(request, translated),
+                    tool_names=translated.tool_names,
                 )
                 async for frame in translate_stream(self.chunks(response), translator):
                     yield frame
@@ -264,21 +301,59 @@ class OpenAIChatProvider(Provider):
         except msgspec.MsgspecError:
             error = None
         if error is not None and error.message:
-            status = error.code if isinstance(error.code, int) and 400 <= error.code < 600 else 502
-            return UpstreamError(error.message, status=status)
+            return upstream_error(error)
         text = body[:300].decode("utf-8", errors="replace")
         return UpstreamError(
             f"upstream answered a streaming request with {content_type or 'no content type'}: {text}"
         )
 
-    def _translate(
-        self, request: anthropic.MessagesRequest, context: RequestContext, *, stream: bool
-    ) -> Translated:
-        if self._missing:  # the core says so first (``missing_settings``); this guards direct calls
+    def _require_configured(self) -> None:
+        """The core says so first (``missing_settings``); this guards direct calls."""
+        if self._missing:
             needed = ", ".join(self.missing_settings())
             raise LynkrError(f"provider {self.name} is not configured: set {needed}", status=500)
+
+    async def prompt_too_long(
+        self, overflow: ContextOverflow, request: anthropic.MessagesRequest, target: TargetOptions
+    ) -> PromptTooLong:
+        """Anthropic's prompt-too-long error for an upstream's ``overflow``: its numbers
+        where it gave them, else the request's tokens counted here and the model's
+        known context window."""
+        if isinstance(overflow, PromptTooLong):
+            return overflow
+        tokens = overflow.tokens
+        if tokens is None:
+            tokens = await asyncio.to_thread(estimate_input_tokens, request)
+        maximum = overflow.maximum or target_context_window(target) or max(tokens - 1, 0)
+        return PromptTooLong(tokens, maximum)
+
+    async def input_tokens(self, request: anthropic.MessagesRequest, target: TargetOptions) -> int | None:
+        """The prompt's size when ``target``'s context window is known, ``PromptTooLong``
+        when it does not fit. A request well inside the window is measured by its bytes
+        (microseconds); one near or over it with the tokenizer (``lynkr_core.tokens``)."""
+        window = target_context_window(target)
+        if window is None:
+            return None
+        tokens = approximate_input_tokens(request)
+        if tokens * 2 >= window:
+            tokens = await asyncio.to_thread(estimate_input_tokens, request)
+            if tokens >= window:
+                raise PromptTooLong(tokens, window)
+        return tokens
+
+    async def _translate(
+        self,
+        request: anthropic.MessagesRequest,
+        target: TargetOptions,
+        context: RequestContext,
+        *,
+        stream: bool,
+    ) -> Translated:
+        input_tokens = await self.input_tokens(request, target)
         dropped: list[str] = []
-        translated = translate_request(request, self.target(request, context), dropped.append, stream=stream)
+        translated = translate_request(
+            request, target, dropped.append, stream=stream, input_tokens=input_tokens
+        )
         if dropped:
             context.log.warning("translation_dropped", provider=self.name, dropped=sorted(set(dropped)))
         return translated

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 #: (``Permit``): without a policy plugin that says yes, they are refused.
 GUARDED_ACTIONS = frozenset({"git.push", "shell.run", "command.test"})
 
+#: What a client's own tools may already do (see ``Tool.capability``): read, write and
+#: edit a file, list a directory, find files by a pattern, search their text, run a command.
+CAPABILITIES = frozenset({"read", "write", "edit", "list", "glob", "search", "shell"})
+
 
 class ToolError(Exception):
     """A failure the model is told about as a ``tool_result`` with ``is_error``."""
@@ -84,10 +88,18 @@ class ToolEffects:
 
 @dataclass(slots=True)
 class ToolResult:
-    """What a tool call gives back to the model."""
+    """What a tool call gives back to the model.
+
+    ``text`` is what the model reads, and what the exchange records. A tool whose
+    answer is more than text (an MCP server's image) also gives ``blocks``: the
+    Anthropic content blocks (``{"type": "text", ...}``, ``{"type": "image", ...}``)
+    the model then reads instead of ``text``; ``text`` stays a textual rendering of them
+    for the record and the log.
+    """
 
     text: str
     is_error: bool = False
+    blocks: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -137,6 +149,11 @@ class Tool(abc.ABC):
     description: ClassVar[str] = ""
     #: The arguments, as a msgspec Struct; field descriptions go in ``msgspec.Meta``.
     Input: ClassVar[type[msgspec.Struct]]
+    #: What the tool does that a client's own tools may already do, one of
+    #: ``CAPABILITIES`` (``None``: nothing a client tool does). A tool is not offered to
+    #: a client that declares a tool of the same capability (Claude Code's Read, Write,
+    #: Edit, Glob, Grep, Bash), so that the model is not given two of each.
+    capability: ClassVar[str | None] = None
 
     def effects(self, args: Any) -> ToolEffects:
         """What a call with ``args`` would do. The default says nothing is known

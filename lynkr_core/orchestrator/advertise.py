@@ -99,20 +99,54 @@ class ToolCatalog:
 
     def offer(self, request: MessagesRequest) -> ToolOffer:
         """``request`` with every lynkr tool whose name no client tool has; the client's win.
+        A tool whose ``capability`` one of the client's tools has (``client_capabilities``:
+        Claude Code's Read, Write, Edit, Glob, Grep, Bash) is left out too, unless
+        ``tool_choice`` forces it: the model gets one tool for each job.
 
         Only a request that declares tools of its own is offered lynkr's: one without
         (Claude Code's title generation sends ``tools: []`` and a JSON schema for the
-        answer) or with ``tool_choice`` ``none`` wants a plain completion.
+        answer) or with ``tool_choice`` ``none`` wants a plain completion. A ``tool_choice``
+        that forces one of lynkr's tools is offered lynkr's tools even without tools of its own.
         """
         client_tools = list(request.tools) if request.tools is not UNSET else []
-        if not client_tools or isinstance(request.tool_choice_config(), ToolChoiceNone):
+        choice = request.tool_choice_config()
+        forces_ours = isinstance(choice, ToolChoiceTool) and choice.name in self._definitions
+        if (not client_tools and not forces_ours) or isinstance(choice, ToolChoiceNone):
             return ToolOffer(request, frozenset())
         taken = {tool_name(raw) for raw in client_tools}
-        ours = [name for name in self._definitions if name not in taken]
+        covered = client_capabilities(taken)
+        forced = choice.name if forces_ours else None
+        ours = [
+            name for name in self._definitions
+            if name not in taken and (name == forced or self.tools[name].capability not in covered)
+        ]
         if not ours:
             return ToolOffer(request, frozenset())
         merged = client_tools + [self._definitions[name] for name in ours]
         return ToolOffer(request.replace(tools=merged), frozenset(ours))
+
+
+#: The capabilities (``lynkr_core.tools.CAPABILITIES``) of the tools clients declare, by
+#: name: Claude Code's own, and the names other Anthropic-style agents use for the same jobs.
+#: A shell lists, finds and searches files too (Claude Code 2.1 declares no Glob or Grep:
+#: its Bash runs ``rg`` and ``find``).
+CLIENT_TOOL_CAPABILITIES: dict[str, frozenset[str]] = {
+    "Read": frozenset({"read"}),
+    "Write": frozenset({"write"}),
+    "Edit": frozenset({"edit"}),
+    "MultiEdit": frozenset({"edit"}),
+    "str_replace_based_edit_tool": frozenset({"read", "write", "edit"}),
+    "LS": frozenset({"list"}),
+    "Glob": frozenset({"glob", "list"}),
+    "Grep": frozenset({"search"}),
+    "Bash": frozenset({"shell", "list", "glob", "search"}),
+    "bash": frozenset({"shell", "list", "glob", "search"}),
+}
+
+
+def client_capabilities(names: set[str]) -> frozenset[str]:
+    """What the client's tools ``names`` can do (``CLIENT_TOOL_CAPABILITIES``)."""
+    return frozenset().union(*(CLIENT_TOOL_CAPABILITIES.get(name, frozenset()) for name in names))
 
 
 def _definition(tool: Tool) -> Raw:

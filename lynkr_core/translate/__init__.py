@@ -8,9 +8,23 @@ event by event.
 """
 
 from lynkr_core.translate.arguments import MalformedArguments, parse_arguments
-from lynkr_core.translate.limits import clamp_max_tokens, output_limit
+from lynkr_core.translate.limits import (
+    clamp_max_tokens,
+    context_window,
+    output_limit,
+    target_context_window,
+    target_output_limit,
+)
 from lynkr_core.translate.models import is_claude_model, is_reasoning_model
-from lynkr_core.translate.options import ReasoningStyle, TargetOptions, Warn, ignore_warning
+from lynkr_core.translate.options import (
+    ModelLimit,
+    ReasoningStyle,
+    TargetOptions,
+    Warn,
+    ignore_warning,
+    parse_model_limits,
+)
+from lynkr_core.translate.overflow import Overflow, find_overflow, find_overflow_in_body
 from lynkr_core.translate.pieces import (
     Piece,
     TextPiece,
@@ -22,6 +36,8 @@ from lynkr_core.translate.request import Translated, to_openai, translate_reques
 from lynkr_core.translate.response import from_openai
 from lynkr_core.translate.schema import clean_schema
 from lynkr_core.translate.stream import StreamTranslator, translate_stream
+from lynkr_core.translate.streamed_arguments import StreamedArguments
+from lynkr_core.translate.tool_names import ToolNames, upstream_tool_name
 from lynkr_core.translate.tool_text import (
     TextToolCallExtractor,
     extract_tool_calls,
@@ -30,28 +46,39 @@ from lynkr_core.translate.tool_text import (
 
 __all__ = [
     "MalformedArguments",
+    "ModelLimit",
+    "Overflow",
     "Piece",
     "ReasoningStyle",
     "StreamTranslator",
+    "StreamedArguments",
     "TargetOptions",
     "TextPiece",
     "TextToolCallExtractor",
     "ToolCallPiece",
+    "ToolNames",
     "ToolTextExtractor",
     "ToolTextFactory",
     "Translated",
     "Warn",
     "clamp_max_tokens",
     "clean_schema",
+    "context_window",
     "extract_tool_calls",
     "extractor_factory",
+    "find_overflow",
+    "find_overflow_in_body",
     "from_openai",
     "ignore_warning",
     "is_claude_model",
     "is_reasoning_model",
     "output_limit",
     "parse_arguments",
+    "parse_model_limits",
+    "target_context_window",
+    "target_output_limit",
     "to_openai",
     "translate_request",
     "translate_stream",
+    "upstream_tool_name",
 ]

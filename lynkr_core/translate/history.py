@@ -15,6 +15,7 @@ import structlog
 from msgspec import UNSET
 
 from lynkr_core.translate.options import TargetOptions, Warn
+from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.wire import anthropic, openai
 
 log = structlog.get_logger("lynkr.translate")
@@ -31,9 +32,12 @@ class ConversationTranslator:
     One instance per request: ``translate`` gives the OpenAI messages.
     """
 
-    def __init__(self, target: TargetOptions, warn: Warn) -> None:
+    def __init__(self, target: TargetOptions, warn: Warn, names: ToolNames | None = None) -> None:
         self.target = target
         self.warn = warn
+        #: Tool names as the upstream takes them (``tool_names``); the calls in the
+        #: history are sent under the same names as the tools.
+        self.names = names if names is not None else ToolNames()
         self.system: list[str] = []
         self.messages: list[openai.ChatMessage] = []
         # The calls of the last assistant message, until a user message answers them.
@@ -73,7 +77,7 @@ class ConversationTranslator:
             if isinstance(block, anthropic.TextBlock):
                 texts.append(block.text)
             elif isinstance(block, anthropic.ToolUseBlock):
-                calls.append(_tool_call(block))
+                calls.append(_tool_call(block, self.names))
             elif isinstance(block, anthropic.ThinkingBlock | anthropic.RedactedThinkingBlock):
                 log.debug("translate_dropped", block=_block_kind(block))
             else:
@@ -219,11 +223,11 @@ class ConversationTranslator:
         return f"{block.title}\n\n{text}" if block.title else text
 
 
-def _tool_call(block: anthropic.ToolUseBlock) -> openai.ToolCall:
+def _tool_call(block: anthropic.ToolUseBlock, names: ToolNames) -> openai.ToolCall:
     """A tool_use block as an OpenAI tool call (arguments as a JSON string)."""
     arguments = msgspec.json.encode({} if block.input is None else block.input).decode()
     return openai.ToolCall(
-        id=block.id, function=openai.FunctionCall(name=block.name, arguments=arguments)
+        id=block.id, function=openai.FunctionCall(name=names.add(block.name), arguments=arguments)
     )
 
 

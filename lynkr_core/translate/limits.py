@@ -1,16 +1,20 @@
-"""Known maximum output tokens of model families, and the clamp of ``max_tokens``.
+"""Known context windows and maximum output tokens of model families, and the clamp
+of ``max_tokens``.
 
 Claude Code asks for 64000 (32000 for a model name it does not know); many
-upstreams reject a ``max_tokens`` above their model's output limit instead of
-lowering it, so the translation clamps it. Only limits documented by the
+upstreams reject a ``max_tokens`` above their model's output limit, or above
+what is left of the context window once the prompt is in, instead of lowering
+it, so the translation clamps it to both. Only limits documented by the
 model's vendor are listed; a model that is not listed is left as asked.
+Settings win over the tables: a per-model entry (``ModelLimit``), then the
+provider's ``context_window`` / ``max_output_tokens``.
 """
 
 from __future__ import annotations
 
 import re
 
-from lynkr_core.translate.options import TargetOptions
+from lynkr_core.translate.options import ModelLimit, TargetOptions
 
 # A family name must start the model name or follow a separator, so that
 # provider prefixes match ("openai/gpt-4o", "databricks-gpt-oss-120b",
@@ -91,17 +95,84 @@ def output_limit(model: str) -> int | None:
     return _claude_limit(name)
 
 
-def clamp_max_tokens(requested: int | None, target: TargetOptions) -> int | None:
-    """``requested`` lowered to the target's output limit.
+def clamp_max_tokens(requested: int | None, target: TargetOptions, input_tokens: int | None = None) -> int | None:
+    """``requested`` lowered to the target's output limit (``target_output_limit``) and,
+    when ``input_tokens`` and the context window are known, to what the window has left
+    after the prompt (at least 1).
 
-    The limit is ``target.max_output_tokens``, else the model's family limit.
     With no known limit, ``requested`` is kept; with nothing requested (a
     ``count_tokens``-style body), ``None``: the field is left out.
     """
     if requested is None:
         return None
-    limit = target.max_output_tokens or output_limit(target.model)
+    limit = target_output_limit(target)
+    window = target_context_window(target)
+    if window is not None and input_tokens is not None:
+        room = max(window - input_tokens, 1)
+        limit = room if limit is None else min(limit, room)
     return requested if limit is None else min(requested, limit)
+
+
+def target_output_limit(target: TargetOptions) -> int | None:
+    """The maximum output of ``target``: its model's setting, the provider's, the family's."""
+    setting = _setting(target)
+    if setting is not None and setting.max_output_tokens is not None:
+        return setting.max_output_tokens
+    return target.max_output_tokens or output_limit(target.model)
+
+
+def target_context_window(target: TargetOptions) -> int | None:
+    """The context window of ``target``: its model's setting, the provider's, the family's."""
+    setting = _setting(target)
+    if setting is not None and setting.context_window is not None:
+        return setting.context_window
+    return target.context_window or context_window(target.model)
+
+
+def _setting(target: TargetOptions) -> ModelLimit | None:
+    return next((limit for limit in target.model_limits if limit.matches(target.model)), None)
+
+
+#: (pattern, context window in tokens), most specific first; the first match wins.
+_WINDOWS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(_START + pattern), window)
+    for pattern, window in (
+        # OpenAI, "Context window" on each model's page at platform.openai.com/docs/models
+        (r"(?:chat)?gpt-4o(?![0-9])", 128000),
+        (r"gpt-4\.1(?![0-9])", 1047576),
+        (r"gpt-4-turbo", 128000),
+        (r"gpt-4-[0-9]{4}-preview", 128000),
+        (r"gpt-3\.5-turbo", 16385),
+        (r"o1-mini", 128000),
+        (r"o1-preview", 128000),
+        (r"o1(?![0-9])", 200000),
+        (r"o3(?![0-9])", 200000),
+        (r"o4-mini", 200000),
+        (r"gpt-5[0-9.]*-chat", 128000),
+        (r"gpt-5(?![0-9])", 400000),
+        # openai/gpt-oss model card (huggingface.co/openai/gpt-oss-120b): 128k (131072)
+        (r"gpt-oss", 131072),
+        # Google, ai.google.dev/gemini-api/docs/models ("Input token limit")
+        (r"gemini-2\.[05]-(?:pro|flash)", 1048576),
+        (r"gemini-1\.5-pro", 2097152),
+        (r"gemini-1\.5-flash", 1048576),
+        # DeepSeek, api-docs.deepseek.com/quick_start/pricing ("Context length: 128K")
+        (r"deepseek-(?:chat|reasoner)$", 131072),
+        # Anthropic, platform.claude.com/docs/en/about-claude/models/overview: 200K
+        # (1M only with a beta header, which translated requests do not carry)
+        (r"claude-", 200000),
+    )
+)
+
+
+def context_window(model: str) -> int | None:
+    """The documented context window of ``model``'s family, ``None`` when unknown (local
+    models: their server decides, see the providers' ``*_CONTEXT_WINDOW`` settings)."""
+    name = model.lower()
+    for pattern, window in _WINDOWS:
+        if pattern.search(name):
+            return window
+    return None
 
 
 def _claude_limit(name: str) -> int | None:

@@ -3,9 +3,12 @@ what the provider accepts."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from lynkr_core.config import ConfigError
 
 #: How a provider takes a request for extended thinking.
 #: ``none``: it has no such setting, thinking is dropped;
@@ -23,15 +26,56 @@ def ignore_warning(message: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelLimit:
+    """A setting's context window and maximum output for the models matching ``pattern``
+    (a glob on the upstream model name, case-insensitive); ``None``: not set."""
+
+    pattern: str
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelLimit:
+        """``model=window`` or ``model=window/max_output`` (either number may be empty:
+        ``model=/8192``); ``ValueError`` naming the entry when it is not that."""
+        pattern, sep, numbers = text.partition("=")
+        window, _, output = numbers.partition("/")
+        try:
+            limits = [int(n) if n.strip() else None for n in (window, output)]
+        except ValueError:
+            limits = []
+        if not sep or not pattern.strip() or not limits or any(n is not None and n <= 0 for n in limits):
+            raise ValueError(f"model limit {text!r} is not model=context_window[/max_output_tokens]")
+        return cls(pattern.strip().lower(), limits[0], limits[1])
+
+    def matches(self, model: str) -> bool:
+        """Whether ``model`` falls under this entry."""
+        return fnmatch.fnmatchcase(model.lower(), self.pattern)
+
+
+def parse_model_limits(entries: list[str], variable: str) -> tuple[ModelLimit, ...]:
+    """A provider's ``*_MODEL_LIMITS`` setting; ``ConfigError`` naming ``variable`` for a
+    malformed entry."""
+    try:
+        return tuple(ModelLimit.parse(entry) for entry in entries if entry.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
 class TargetOptions:
     """The upstream model and what its provider accepts.
 
     ``max_output_tokens`` clamps ``max_tokens`` (``None``: look the model up
     in ``limits``, and leave it as asked for a model not listed there).
+    ``context_window`` is the model's window in tokens (``None``: look it up in
+    ``limits``); ``model_limits`` are per-model settings, which win over both.
     """
 
     model: str
     max_output_tokens: int | None = None
+    context_window: int | None = None
+    model_limits: tuple[ModelLimit, ...] = ()
     token_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     reasoning: ReasoningStyle = "none"
     images: bool = True

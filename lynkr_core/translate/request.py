@@ -20,6 +20,7 @@ from lynkr_core.translate.history import IMAGE_OMITTED, NO_RESULT, ConversationT
 from lynkr_core.translate.limits import clamp_max_tokens
 from lynkr_core.translate.options import TargetOptions, Warn, ignore_warning
 from lynkr_core.translate.schema import clean_schema, tool_parameters
+from lynkr_core.translate.tool_names import ToolNames, upstream_tool_name
 from lynkr_core.wire import anthropic, openai
 from lynkr_core.wire.anthropic import DECODE_ERRORS
 
@@ -56,6 +57,8 @@ class Translated:
 
     request: openai.ChatCompletionRequest
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The client's names of the tools that go upstream under another name (``tool_names``).
+    tool_names: ToolNames = field(default_factory=ToolNames)
 
 
 def translate_request(
@@ -64,15 +67,19 @@ def translate_request(
     warn: Warn = ignore_warning,
     *,
     stream: bool | None = None,
+    input_tokens: int | None = None,
 ) -> Translated:
     """Translate ``request`` for ``target``; ``stream=None`` follows ``request.stream``.
+    ``input_tokens`` (an estimate of the prompt) lets ``max_tokens`` be clamped to
+    what the target's context window has left (``limits.clamp_max_tokens``).
 
     Raises ``InvalidRequest`` (400) when a content block, a tool or
     ``output_config`` is malformed or nested too deeply to translate: the
     client's error, named by its place in the request.
     """
     try:
-        return _translate(request, target, warn, request.is_streaming if stream is None else stream)
+        streaming = request.is_streaming if stream is None else stream
+        return _translate(request, target, warn, streaming, input_tokens)
     except RecursionError:
         raise InvalidRequest("request is nested too deeply to translate") from None
     except DECODE_ERRORS:
@@ -83,21 +90,26 @@ def translate_request(
 
 
 def _translate(
-    request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn, streaming: bool
+    request: anthropic.MessagesRequest,
+    target: TargetOptions,
+    warn: Warn,
+    streaming: bool,
+    input_tokens: int | None = None,
 ) -> Translated:
-    messages = ConversationTranslator(target, warn).translate(
+    names = ToolNames()
+    messages = ConversationTranslator(target, warn, names).translate(
         request.messages, request.system_text()
     )
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
 
     max_tokens = clamp_max_tokens(
-        None if request.max_tokens is UNSET else request.max_tokens, target
+        None if request.max_tokens is UNSET else request.max_tokens, target, input_tokens
     )
     if max_tokens is not None:
         fields[target.token_field] = max_tokens
 
-    tools = _tools(request, target, warn)
+    tools = _tools(request, target, warn, names)
     if tools:
         fields["tools"] = tools
         fields.update(_tool_choice(request, tools, target, warn))
@@ -134,7 +146,7 @@ def _translate(
         fields["stream_options"] = openai.StreamOptions(include_usage=True)
 
     chat = openai.ChatCompletionRequest(model=target.model, messages=messages, **fields)
-    return Translated(chat, extra)
+    return Translated(chat, extra, names)
 
 
 def to_openai(
@@ -153,17 +165,19 @@ def to_openai(
 
 
 def _tools(
-    request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn
+    request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn, names: ToolNames
 ) -> list[openai.FunctionTool]:
-    """The client's own tools as functions; Anthropic's server tools are dropped."""
+    """The client's own tools as functions (their names as the upstream takes them, see
+    ``tool_names``); Anthropic's server tools are dropped."""
     if not request.tools:
         return []
     tools: list[openai.FunctionTool] = []
     for raw in request.tools:
-        tool = _TOOLS.translated(bytes(raw), target.strip_schema_keys)
+        tool, name = _TOOLS.translated(bytes(raw), target.strip_schema_keys)
         if isinstance(tool, anthropic.ServerTool):
             warn(f"dropped server tool {tool.name!r} ({tool.type})")
             continue
+        names.add(name)
         tools.append(tool)
     return tools
 
@@ -184,12 +198,13 @@ class _ToolCache:
     LIMIT = 4096  # entries; emptied when full
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, tuple[bytes, openai.FunctionTool | anthropic.ServerTool]] = {}
+        self._entries: dict[tuple, tuple[bytes, tuple[openai.FunctionTool | anthropic.ServerTool, str]]] = {}
 
     def translated(
         self, raw: bytes, strip_keys: frozenset[str]
-    ) -> openai.FunctionTool | anthropic.ServerTool:
-        """The function for the tool definition ``raw`` (or the server tool it is)."""
+    ) -> tuple[openai.FunctionTool | anthropic.ServerTool, str]:
+        """The function for the tool definition ``raw`` (or the server tool it is), and
+        the tool's name as the client gave it."""
         key = (len(raw), raw[: self.EDGE], raw[-self.EDGE :], strip_keys)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == raw:
@@ -206,17 +221,18 @@ _TOOLS = _ToolCache()
 
 def _function_tool(
     raw: bytes, strip_keys: frozenset[str]
-) -> openai.FunctionTool | anthropic.ServerTool:
-    """One tool definition as a function (pre-encoded), or the server tool it is."""
+) -> tuple[openai.FunctionTool | anthropic.ServerTool, str]:
+    """One tool definition as a function (pre-encoded), or the server tool it is; and
+    its name."""
     tool = anthropic.decode_tool(raw)
     if isinstance(tool, anthropic.ServerTool):
-        return tool
+        return tool, tool.name
     definition = openai.FunctionDefinition(
-        name=tool.name,
+        name=upstream_tool_name(tool.name),
         description=tool.description,
         parameters=tool_parameters(msgspec.json.decode(tool.input_schema), strip_keys),
     )
-    return openai.pre_encoded(openai.FunctionTool(function=definition))
+    return openai.pre_encoded(openai.FunctionTool(function=definition)), tool.name
 
 
 def _tool_choice(
@@ -235,10 +251,9 @@ def _tool_choice(
     elif isinstance(choice, anthropic.ToolChoiceNone):
         fields["tool_choice"] = "none"
     elif isinstance(choice, anthropic.ToolChoiceTool):
-        if any(tool.function.name == choice.name for tool in tools):
-            fields["tool_choice"] = openai.NamedToolChoice(
-                function=openai.NamedFunction(name=choice.name)
-            )
+        name = upstream_tool_name(choice.name)
+        if any(tool.function.name == name for tool in tools):
+            fields["tool_choice"] = openai.NamedToolChoice(function=openai.NamedFunction(name=name))
         else:
             warn(f"tool_choice dropped: tool {choice.name!r} is not among the tools sent")
     disable_parallel = getattr(choice, "disable_parallel_tool_use", UNSET)

@@ -20,8 +20,9 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Raw
 
-from lynkr_core.errors import UpstreamError
+from lynkr_core.errors import ContextOverflow, UpstreamError
 from lynkr_core.translate.arguments import MalformedArguments, parse_arguments
+from lynkr_core.translate.overflow import find_overflow
 from lynkr_core.translate.pieces import (
     Piece,
     TextPiece,
@@ -29,6 +30,7 @@ from lynkr_core.translate.pieces import (
     ToolTextExtractor,
     ToolTextFactory,
 )
+from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.wire import anthropic, openai
 
 # --------------------------------------------------------------------------- #
@@ -49,8 +51,18 @@ def upstream_error(error: openai.ErrorOut) -> UpstreamError:
     """The client's error for an error object inside a 200 answer (OpenRouter does this).
 
     The status is ``error.code`` when it is an HTTP error status (400..599, an
-    int or a string of digits), else 502.
+    int or a string of digits), else 502. An error saying that the prompt does
+    not fit the context window is a ``ContextOverflow`` (400, never retried).
     """
+    raw = error.metadata.get("raw") if isinstance(error.metadata, dict) else None
+    text = f"{error.message} {raw}" if isinstance(raw, str) else error.message
+    overflow = find_overflow(text, error.code, error.type)
+    if overflow is not None:
+        return ContextOverflow(
+            error.message or "upstream: context window exceeded",
+            tokens=overflow.tokens,
+            maximum=overflow.maximum,
+        )
     code = error.code
     if isinstance(code, str) and code.isdigit():
         code = int(code)
@@ -180,12 +192,16 @@ def from_openai(
     message_id: str | None = None,
     stop_sequences: Sequence[str] = (),
     tool_text: ToolTextFactory | None = None,
+    tool_names: ToolNames | None = None,
 ) -> anthropic.MessageResponse:
     """The Anthropic message for a complete Chat Completions answer (its first choice).
 
     ``model`` is the name the client asked for, echoed back. ``tool_text``
     makes an extractor for tool calls printed as text (local models): the
-    text is run through a fresh one. Raises ``UpstreamError`` for an error
+    text is run through a fresh one. ``tool_names`` gives back the client's
+    names of tools sent under another name (``tool_names``). A tool call cut
+    by ``finish_reason: length`` before its arguments are whole is left out:
+    the message ends with ``max_tokens``. Raises ``UpstreamError`` for an error
     inside the answer, an answer with no choices, and a tool call whose
     arguments are not a JSON object even after safe repairs.
     """
@@ -195,7 +211,8 @@ def from_openai(
         raise UpstreamError("upstream returned no choices", status=502)
     choice = completion.choices[0]
     message = choice.message
-    blocks = _Blocks(tool_text() if tool_text is not None else None)
+    names = tool_names if tool_names is not None else ToolNames()
+    blocks = _Blocks(tool_text() if tool_text is not None else None, names)
 
     reasoning = message.reasoning_content or message.reasoning
     if reasoning:
@@ -211,12 +228,14 @@ def from_openai(
     ids: set[str] = set()
     for call in message.tool_calls or []:
         function = call.function or openai.FunctionCallOut()
-        name = function.name or ""
+        name = names.original(function.name or "")
         if not name:
             raise UpstreamError("upstream model returned a tool call without a name", status=502)
         try:
             arguments = parse_arguments(function.arguments or "")
         except MalformedArguments as exc:
+            if choice.finish_reason == "length":
+                continue  # cut by the output limit: the answer ends at max_tokens without it
             raise malformed_arguments_error(name, str(exc)) from exc
         # an id the upstream repeats would give two tool_use blocks one id
         tool_id = call.id if call.id and call.id not in ids else new_tool_id()
@@ -243,10 +262,11 @@ def from_openai(
 class _Blocks:
     """The content blocks of a message being built; adjacent text is merged into one block."""
 
-    def __init__(self, extractor: ToolTextExtractor | None) -> None:
+    def __init__(self, extractor: ToolTextExtractor | None, names: ToolNames) -> None:
         self.blocks: list[anthropic.ContentBlock] = []
         self.has_tool_use = False
         self._extractor = extractor
+        self._names = names
 
     def thinking(self, text: str, signature: str | None) -> None:
         self.blocks.append(anthropic.ThinkingBlock(thinking=text, signature=signature or ""))
@@ -281,4 +301,4 @@ class _Blocks:
             if isinstance(piece, TextPiece):
                 self.plain_text(piece.text)
             elif isinstance(piece, ToolCallPiece):
-                self.tool_use(new_tool_id(), piece.name, piece.arguments)
+                self.tool_use(new_tool_id(), self._names.original(piece.name), piece.arguments)

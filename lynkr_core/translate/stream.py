@@ -13,8 +13,12 @@ Anthropic allows one open block at a time and a closed block cannot grow,
 so:
 
 - the first call (a call with a name, while no tool block is open) is
-  streamed *live*: its block opens at once and each fragment goes out as an
-  ``input_json_delta`` as it comes, even after other calls have started;
+  streamed *live*: its block opens at once and its arguments go out as
+  ``input_json_delta`` events as they come, even after other calls have
+  started, as far as they are a strict JSON object that no repair will
+  change (``StreamedArguments``): the rest waits, and is sent repaired
+  (code fence, trailing commas, double encoding, Python literals) when the
+  call ends;
 - every other call is *buffered*; at ``finish()`` the live block is closed
   and each buffered call is sent whole, in index order: its block start, one
   ``input_json_delta`` with the arguments (repaired by ``parse_arguments``
@@ -23,11 +27,13 @@ so:
   call can then go live (its buffered fragments are sent as one delta).
   Arguments for a call whose block is already closed raise ``UpstreamError``.
 
-The live call's deltas are already out when its block closes, so no repair
-is possible: if its arguments are not a JSON object, ``UpstreamError`` is
-raised (the client sees an error event, not a broken call). A call with no
-arguments gets a ``"{}"`` delta. Tool calls printed as text (``tool_text``)
-are sent whole as soon as the extractor reports them.
+Arguments that cannot be repaired into a JSON object raise ``UpstreamError``
+(the client sees an error event, not a broken call). A call with no
+arguments gets a ``"{}"`` delta. A call cut by ``finish_reason: length`` is
+not repaired: its block gets the arguments as far as they are valid JSON and
+is closed, and the message ends with ``stop_reason: max_tokens``, as
+Anthropic ends a tool call cut by ``max_tokens``. Tool calls printed as text
+(``tool_text``) are sent whole as soon as the extractor reports them.
 
 The ``message_delta`` (stop reason and usage) is only sent by ``finish()``,
 once the upstream has ended, because usage often comes in a last chunk with
@@ -55,15 +61,14 @@ from lynkr_core.translate.response import (
     upstream_error,
     usage_from,
 )
+from lynkr_core.translate.streamed_arguments import StreamedArguments
+from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.wire import anthropic, events, openai
 
 _Kind = Literal["thinking", "text", "tool"]
 _encode = msgspec.json.Encoder().encode
 _THINKING_SHELL = {"type": "thinking", "thinking": "", "signature": ""}
 _TEXT_SHELL = {"type": "text", "text": ""}
-#: Whitespace as JSON has it (``str.strip()`` also strips U+2028, U+00A0, ..., which JSON
-#: does not allow between values).
-_JSON_WHITESPACE = " \t\r\n"
 
 
 @dataclass(slots=True)
@@ -75,7 +80,7 @@ class _Call:
     id: str
     upstream_id: str  # the id the upstream gave the call ("" for none), which ``id`` may not be
     name: str = ""
-    parts: list[str] = field(default_factory=list)
+    arguments: StreamedArguments = field(default_factory=StreamedArguments)
     state: Literal["buffered", "live", "done"] = "buffered"
 
 
@@ -98,8 +103,10 @@ class StreamTranslator:
         input_tokens: int = 0,
         stop_sequences: Sequence[str] = (),
         tool_text: ToolTextFactory | None = None,
+        tool_names: ToolNames | None = None,
     ) -> None:
         self._model = model
+        self._names = tool_names if tool_names is not None else ToolNames()
         self._message_id = message_id or new_message_id()
         self._input_tokens = input_tokens
         self._stop_sequences = tuple(stop_sequences)
@@ -150,7 +157,7 @@ class StreamTranslator:
         (stop reason and usage) and ``message_stop``. A second call gives nothing."""
         if self._finished_stream:
             return []
-        self._finished_stream = True
+        self._finished_stream = True  # from here a live call is closed by the end of the answer
         out: list[events.StreamEvent] = []
         if self._extractor is not None:
             self._pieces(self._extractor.finish(), out)
@@ -162,9 +169,13 @@ class StreamTranslator:
                     "upstream model returned a tool call without a name", status=502
                 )
             try:
-                arguments = parse_arguments("".join(call.parts))
+                arguments = parse_arguments(call.arguments.text())
             except MalformedArguments as exc:
-                raise malformed_arguments_error(call.name, str(exc)) from exc
+                if self._finish_reason != "length":
+                    raise malformed_arguments_error(call.name, str(exc)) from exc
+                self._go_live(call, out)  # cut short: as far as it is valid JSON, then closed
+                self._close(out)
+                continue
             self._whole_tool(call.id, call.name, arguments, out)
             call.state = "done"
         stop_reason, stop_sequence = stop_reason_for(
@@ -235,7 +246,7 @@ class StreamTranslator:
             if isinstance(piece, TextPiece):
                 self._plain_text(piece.text, out)
             elif isinstance(piece, ToolCallPiece):
-                self._whole_tool(new_tool_id(), piece.name, piece.arguments, out)
+                self._whole_tool(new_tool_id(), self._names.original(piece.name), piece.arguments, out)
 
     # ------------------------------------------------------------ tool calls
 
@@ -243,7 +254,7 @@ class StreamTranslator:
         call = self._call_for(fragment)
         function = fragment.function
         if function is not None and function.name and not call.name:
-            call.name = function.name
+            call.name = self._names.original(function.name)
         arguments = (function.arguments if function is not None else None) or ""
         if call.state == "done":
             if arguments:
@@ -252,13 +263,10 @@ class StreamTranslator:
                     status=502,
                 )
             return
+        call.arguments.feed(arguments)
         if call.state == "live":
-            if arguments:
-                call.parts.append(arguments)
-                out.append(self._delta(events.InputJsonDelta(partial_json=arguments)))
+            self._send_arguments(call.arguments.take(), out)
             return
-        if arguments:
-            call.parts.append(arguments)
         if call.name and self._open != "tool":
             self._go_live(call, out)
 
@@ -294,26 +302,28 @@ class StreamTranslator:
         self._open_block("tool", block, out)
         self._live = call
         call.state = "live"
-        if call.parts:
-            out.append(self._delta(events.InputJsonDelta(partial_json="".join(call.parts))))
+        self._send_arguments(call.arguments.take(), out)
+
+    def _send_arguments(self, text: str, out: list[events.StreamEvent]) -> None:
+        if text:
+            out.append(self._delta(events.InputJsonDelta(partial_json=text)))
 
     def _close_live(self, out: list[events.StreamEvent]) -> None:
-        """Check the live call's arguments before its block stops."""
+        """Send the rest of the live call's arguments, repaired, before its block stops;
+        for a call cut by ``length`` (the answer ends with it), what it has as far as it is
+        valid JSON."""
         call = self._live
         assert call is not None
         self._live = None
         call.state = "done"
         self._tool_use = True
-        text = "".join(call.parts)
-        if not text.strip(_JSON_WHITESPACE):
-            out.append(self._delta(events.InputJsonDelta(partial_json="{}")))
+        if self._finished_stream and self._finish_reason == "length":
+            self._send_arguments(call.arguments.truncated(), out)
             return
         try:
-            value = msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:
-            raise malformed_arguments_error(call.name, f"not valid JSON ({exc})") from exc
-        if not isinstance(value, dict):
-            raise malformed_arguments_error(call.name, "arguments are not a JSON object")
+            self._send_arguments(call.arguments.finish(), out)
+        except MalformedArguments as exc:
+            raise malformed_arguments_error(call.name, str(exc)) from exc
 
     def _whole_tool(
         self, tool_id: str, name: str, arguments: dict[str, Any], out: list[events.StreamEvent]

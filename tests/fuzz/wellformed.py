@@ -6,7 +6,9 @@ blocks started at indexes 0, 1, 2... one at a time, each receiving only deltas
 of its own kind and stopped; then ``message_delta`` and ``message_stop`` -- or,
 at any point after ``message_start``, an ``error`` event that ends the stream.
 Every tool_use block's ``input_json_delta`` fragments must add up to a JSON
-object, and tool_use ids must be unique, as Anthropic's own answers are.
+object, except in an answer cut at ``max_tokens`` (Anthropic closes a call
+cut there with the fragments it had; a valid JSON prefix), and tool_use ids must be
+unique, as Anthropic's own answers are.
 
 ``check_message`` does the same for a complete (non-streaming) message.
 """
@@ -62,6 +64,8 @@ class _Reader:
         self.open: dict[str, Any] | None = None
         self.json_parts: list[str] = []
         self.delta_seen = False
+        #: The index of a tool_use block whose input is a cut JSON prefix.
+        self.cut: int | None = None
 
     def read(self, rest: list[events.StreamEvent]) -> StreamSummary:
         for position, event in enumerate(rest):
@@ -96,11 +100,17 @@ class _Reader:
         elif isinstance(event, events.ContentBlockStop):
             assert self.open is not None and event.index == len(self.summary.blocks) - 1, event
             if self.open["type"] == "tool_use":
-                self.open["input"] = tool_input(self.json_parts)
+                try:
+                    self.open["input"] = tool_input(self.json_parts)
+                except msgspec.DecodeError as exc:  # a valid prefix, cut at max_tokens only
+                    assert "truncated" in str(exc), f"tool input is not JSON: {exc}"
+                    self.cut = event.index
             self.open = None
         elif isinstance(event, events.MessageDelta):
             assert self.open is None, "message_delta while a block is open"
             check_stop_reason(event.delta.stop_reason, self.summary.blocks)
+            if self.cut is not None:
+                assert event.delta.stop_reason == "max_tokens", f"tool input is not JSON: {self.cut}"
             assert event.usage.output_tokens >= 0, event.usage
             for tokens in (event.usage.input_tokens, event.usage.cache_read_input_tokens):
                 assert not isinstance(tokens, int) or tokens >= 0, event.usage

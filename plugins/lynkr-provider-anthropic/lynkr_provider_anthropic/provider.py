@@ -109,7 +109,8 @@ class AnthropicFormatProvider(Provider):
     async def count_tokens(
         self, request: anthropic.MessagesRequest, context: RequestContext
     ) -> int | None:
-        """Ask the upstream's ``count_tokens``; ``None`` (core estimate) if it has none."""
+        """Ask the upstream's ``count_tokens``; ``None`` (core estimate) if it has none, or
+        if its 200 answer carries no ``input_tokens`` (Azure's Foundry answers so)."""
         url = self._require_url().removesuffix("/v1/messages") + "/v1/messages/count_tokens"
         counted = request.replace(
             max_tokens=msgspec.UNSET, stream=msgspec.UNSET, model=self._model(request, context)
@@ -125,7 +126,11 @@ class AnthropicFormatProvider(Provider):
                     raise error_from_response(response.status, data, response.headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise error_from_exception(exc, url) from exc
-        return msgspec.json.decode(data, type=anthropic.TokenCount).input_tokens
+        try:
+            return msgspec.json.decode(data, type=anthropic.TokenCount).input_tokens
+        except msgspec.MsgspecError as exc:
+            context.log.warning("count_tokens_unreadable", provider=self.name, error=str(exc), body=data[:200])
+            return None
 
     async def list_models(self, context: RequestContext) -> list[anthropic.ModelInfo]:
         """The upstream's model list, or the configured model when it has none."""

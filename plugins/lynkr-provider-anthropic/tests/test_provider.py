@@ -12,10 +12,12 @@ import asyncio
 import aiohttp
 import anthropic
 import pytest
+from aiohttp import web
 
 from lynkr_core.testing.conformance import MissingSetting, ProviderConformance, ProviderProfile
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.gateway import Harness
+from lynkr_core.testing.scripted import ScriptedServer
 from lynkr_core.testing.server import make_test_app, serving
 from lynkr_core.testing.upstream_scripts import AnthropicScripting
 
@@ -203,3 +205,20 @@ async def test_models_come_from_the_upstream(client):
     page = await client.models.list()
     assert [m.id for m in page.data]  # the fake lists its models
     assert all(m.type == "model" for m in page.data)
+
+
+class _CountsNothing(ScriptedServer):
+    """A Foundry-like resource whose ``count_tokens`` answers 200 without ``input_tokens``."""
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if request.path.endswith("/count_tokens"):
+            return web.json_response({"type": "message_count", "usage": {}})
+        return web.json_response({"type": "error", "error": {"type": "not_found_error", "message": "no"}}, status=404)
+
+
+async def test_count_tokens_without_input_tokens_is_the_core_estimate_not_a_500():
+    async with _CountsNothing(None) as upstream, Harness(azure_env).serve(azure_env(upstream.base_url)) as gw:
+        counted = await gw.sdk.messages.count_tokens(model="claude-opus-4-8", messages=HELLO)
+    assert 0 < counted.input_tokens < 50
+    assert [r.path for r in upstream.requests] == ["/anthropic/v1/messages/count_tokens"]

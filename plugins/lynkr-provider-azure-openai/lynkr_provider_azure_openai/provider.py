@@ -69,7 +69,12 @@ class AzureOpenAIProvider(OpenAIChatProvider):
             ),
             api_key=settings.api_key,
             model=deployment,
-            options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
+            options=TargetOptions(
+                model="",
+                max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window,
+                model_limits=translate.parse_model_limits(settings.model_limits, "AZURE_OPENAI_MODEL_LIMITS"),
+            ),
             model_variable="AZURE_OPENAI_DEPLOYMENT",
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=missing,

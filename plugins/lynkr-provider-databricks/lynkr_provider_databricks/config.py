@@ -23,6 +23,8 @@ class DatabricksSettings(msgspec.Struct, kw_only=True):
     api_key: str = ""
     endpoint_path: str = DEFAULT_ENDPOINT_PATH
     max_output_tokens: int | None = None
+    context_window: int | None = None
+    model_limits: list[str] = []
     timeout_ms: int | None = None
 
 
@@ -31,6 +33,8 @@ ENV = {
     "api_key": "DATABRICKS_API_KEY",
     "endpoint_path": "DATABRICKS_ENDPOINT_PATH",
     "max_output_tokens": "DATABRICKS_MAX_OUTPUT_TOKENS",
+    "context_window": "DATABRICKS_CONTEXT_WINDOW",
+    "model_limits": "DATABRICKS_MODEL_LIMITS",
     "timeout_ms": "DATABRICKS_TIMEOUT_MS",
 }
 
@@ -39,10 +43,15 @@ HELP = {
     "api_key": "personal access token",
     "endpoint_path": "serving endpoint's invocations path (its endpoint name is the model)",
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "context_window": "model's context window in tokens (empty: the model family's known window)",
+    "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
     "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
 }
 
+#: Not asked by ``lynkr init``: for models the limit tables do not know.
+LIMITS = frozenset({"context_window", "model_limits"})
+
 #: What ``lynkr init`` asks for, with this module's defaults.
 SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
-    DatabricksSettings, ENV, HELP, required={"api_base", "api_key"}, secret={"api_key"}
+    DatabricksSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP, required={"api_base", "api_key"}, secret={"api_key"}
 )

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from lynkr_core import (
+    ContextOverflow,
     OpenAIChatProvider,
     RequestContext,
     SettingHelp,
@@ -60,7 +61,12 @@ class DatabricksProvider(OpenAIChatProvider):
             url=settings.api_base.rstrip("/") + path,
             api_key=settings.api_key,
             model=match.group(1) if match else path.strip("/"),
-            options=TargetOptions(model="", max_output_tokens=settings.max_output_tokens),
+            options=TargetOptions(
+                model="",
+                max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window,
+                model_limits=translate.parse_model_limits(settings.model_limits, "DATABRICKS_MODEL_LIMITS"),
+            ),
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=missing,
         )
@@ -109,5 +115,8 @@ def _raise_error_chunk(data: str) -> None:
     if not isinstance(body, dict) or "error_code" not in body or "choices" in body:
         return
     code = str(body["error_code"])
-    status = ERROR_CODE_STATUS.get(code, 502)
-    raise UpstreamError(f"{code}: {body.get('message') or 'upstream stream failed'}", status=status)
+    message = f"{code}: {body.get('message') or 'upstream stream failed'}"
+    overflow = translate.find_overflow_in_body(data.encode())
+    if overflow is not None:  # the prompt is over the window: never retried, reworded by the core
+        raise ContextOverflow(message, tokens=overflow.tokens, maximum=overflow.maximum)
+    raise UpstreamError(message, status=ERROR_CODE_STATUS.get(code, 502))

@@ -18,6 +18,8 @@ class LlamaCppSettings(msgspec.Struct, kw_only=True):
     api_key: str = ""
     timeout_ms: int = 120_000
     max_output_tokens: int | None = None
+    context_window: int | None = None
+    model_limits: list[str] = []
     text_tool_calls: bool = True
 
 
@@ -27,6 +29,8 @@ ENV = {
     "api_key": "LLAMACPP_API_KEY",
     "timeout_ms": "LLAMACPP_TIMEOUT_MS",
     "max_output_tokens": "LLAMACPP_MAX_OUTPUT_TOKENS",
+    "context_window": "LLAMACPP_CONTEXT_WINDOW",
+    "model_limits": "LLAMACPP_MODEL_LIMITS",
     "text_tool_calls": "LLAMACPP_TEXT_TOOL_CALLS",
 }
 
@@ -36,10 +40,15 @@ HELP = {
     "api_key": "API key, if llama-server was started with --api-key",
     "timeout_ms": "read timeout in milliseconds",
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "context_window": "model's context window in tokens (empty: the model family's known window)",
+    "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
     "text_tool_calls": "turn tool calls the model prints as text into real ones",
 }
 
+#: Not asked by ``lynkr init``: for models the limit tables do not know.
+LIMITS = frozenset({"context_window", "model_limits"})
+
 #: What ``lynkr init`` asks for, with this module's defaults.
 SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
-    LlamaCppSettings, ENV, HELP, secret={"api_key"}
+    LlamaCppSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP, secret={"api_key"}
 )

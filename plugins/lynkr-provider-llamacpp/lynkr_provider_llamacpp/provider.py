@@ -13,6 +13,7 @@ from lynkr_core import (
     Settings,
     TargetOptions,
     provider_timeout,
+    translate,
 )
 from lynkr_provider_llamacpp.config import SETTINGS_HELP, LlamaCppSettings
 
@@ -41,6 +42,8 @@ class LlamaCppProvider(OpenAIChatProvider):
             options=TargetOptions(
                 model="",
                 max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window,
+                model_limits=translate.parse_model_limits(settings.model_limits, "LLAMACPP_MODEL_LIMITS"),
                 text_tool_calls=settings.text_tool_calls,
             ),
             model_variable="LLAMACPP_MODEL",

@@ -23,6 +23,8 @@ class OllamaSettings(msgspec.Struct, kw_only=True):
     keep_alive: str = ""
     num_ctx: int | None = None
     max_output_tokens: int | None = None
+    context_window: int | None = None
+    model_limits: list[str] = []
     text_tool_calls: bool = True
 
 
@@ -33,6 +35,8 @@ ENV = {
     "keep_alive": "OLLAMA_KEEP_ALIVE",
     "num_ctx": "OLLAMA_NUM_CTX",
     "max_output_tokens": "OLLAMA_MAX_OUTPUT_TOKENS",
+    "context_window": "OLLAMA_CONTEXT_WINDOW",
+    "model_limits": "OLLAMA_MODEL_LIMITS",
     "text_tool_calls": "OLLAMA_TEXT_TOOL_CALLS",
 }
 
@@ -43,8 +47,15 @@ HELP = {
     "keep_alive": "how long Ollama keeps the model loaded (e.g. 30m; empty: Ollama's default)",
     "num_ctx": "context window Ollama allocates, in tokens (empty: Ollama's default)",
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "context_window": "model's context window in tokens (empty: OLLAMA_NUM_CTX, else the model family's known window)",
+    "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
     "text_tool_calls": "turn tool calls the model prints as text into real ones",
 }
 
+#: Not asked by ``lynkr init``: for models the limit tables do not know.
+LIMITS = frozenset({"context_window", "model_limits"})
+
 #: What ``lynkr init`` asks for, with this module's defaults.
-SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(OllamaSettings, ENV, HELP)
+SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
+    OllamaSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP
+)

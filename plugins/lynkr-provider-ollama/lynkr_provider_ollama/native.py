@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from lynkr_core import UpstreamError, openai
+from lynkr_core import ContextOverflow, UpstreamError, openai, translate
 
 _decode = msgspec.json.decode
 
@@ -151,6 +151,9 @@ def decode_line(data: bytes) -> ChatLine:
     except msgspec.MsgspecError as exc:
         raise UpstreamError(f"ollama sent an unreadable line: {exc}") from exc
     if line.error:
+        overflow = translate.find_overflow(line.error)
+        if overflow is not None:  # a prompt over the window: never retried, reworded by the core
+            raise ContextOverflow(f"ollama: {line.error}", tokens=overflow.tokens, maximum=overflow.maximum)
         raise UpstreamError(f"ollama: {line.error}")
     return line
 

@@ -50,6 +50,8 @@ class OllamaProvider(OpenAIChatProvider):
             options=TargetOptions(
                 model="",
                 max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window or settings.num_ctx,
+                model_limits=translate.parse_model_limits(settings.model_limits, "OLLAMA_MODEL_LIMITS"),
                 reasoning="effort",
                 stream_usage=False,
                 parallel_tool_calls=False,

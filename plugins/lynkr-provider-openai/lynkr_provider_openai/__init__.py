@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from lynkr_core import Provider, Settings, hookimpl
 from lynkr_provider_openai.config import ENV, PLUGIN_NAME, OpenAISettings
-from lynkr_provider_openai.provider import OpenAIProvider
+from lynkr_provider_openai.embeddings import OpenAIEmbeddingProvider
 
 
 @hookimpl
 def lynkr_register_providers(register: Callable[[Provider], None], settings: Settings) -> None:
     """Register ``openai``."""
-    register(OpenAIProvider(settings.plugin_config(PLUGIN_NAME, OpenAISettings, ENV), settings))
+    register(OpenAIEmbeddingProvider(settings.plugin_config(PLUGIN_NAME, OpenAISettings, ENV), settings))

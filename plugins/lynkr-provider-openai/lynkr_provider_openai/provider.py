@@ -37,6 +37,8 @@ class OpenAIProvider(OpenAIChatProvider):
             options=TargetOptions(
                 model="",
                 max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window,
+                model_limits=translate.parse_model_limits(settings.model_limits, "OPENAI_MODEL_LIMITS"),
                 token_field="max_completion_tokens" if is_openai else "max_tokens",
                 text_tool_calls=settings.text_tool_calls,
             ),

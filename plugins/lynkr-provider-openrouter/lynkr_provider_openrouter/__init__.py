@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from lynkr_core import Provider, Settings, hookimpl
 from lynkr_provider_openrouter.config import ENV, PLUGIN_NAME, OpenRouterSettings
-from lynkr_provider_openrouter.provider import OpenRouterProvider
+from lynkr_provider_openrouter.embeddings import OpenRouterEmbeddingProvider
 
 
 @hookimpl
 def lynkr_register_providers(register: Callable[[Provider], None], settings: Settings) -> None:
     """Register ``openrouter``."""
-    register(OpenRouterProvider(settings.plugin_config(PLUGIN_NAME, OpenRouterSettings, ENV), settings))
+    register(OpenRouterEmbeddingProvider(settings.plugin_config(PLUGIN_NAME, OpenRouterSettings, ENV), settings))

@@ -19,6 +19,8 @@ class OpenRouterSettings(msgspec.Struct, kw_only=True):
     referer: str = "https://github.com/lynkr-gateway/lynkr"
     title: str = "lynkr"
     max_output_tokens: int | None = None
+    context_window: int | None = None
+    model_limits: list[str] = []
     timeout_ms: int | None = None
 
 
@@ -29,6 +31,8 @@ ENV = {
     "referer": "OPENROUTER_HTTP_REFERER",
     "title": "OPENROUTER_X_TITLE",
     "max_output_tokens": "OPENROUTER_MAX_OUTPUT_TOKENS",
+    "context_window": "OPENROUTER_CONTEXT_WINDOW",
+    "model_limits": "OPENROUTER_MODEL_LIMITS",
     "timeout_ms": "OPENROUTER_TIMEOUT_MS",
 }
 
@@ -39,10 +43,15 @@ HELP = {
     "referer": "HTTP-Referer attribution header (empty: none)",
     "title": "X-Title attribution header (empty: none)",
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
+    "context_window": "model's context window in tokens (empty: the model family's known window)",
+    "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
     "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
 }
 
+#: Not asked by ``lynkr init``: for models the limit tables do not know.
+LIMITS = frozenset({"context_window", "model_limits"})
+
 #: What ``lynkr init`` asks for, with this module's defaults.
 SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
-    OpenRouterSettings, ENV, HELP, required={"api_key"}, secret={"api_key"}
+    OpenRouterSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP, required={"api_key"}, secret={"api_key"}
 )

@@ -16,6 +16,7 @@ from lynkr_core import (
     Settings,
     TargetOptions,
     provider_timeout,
+    translate,
 )
 from lynkr_provider_openrouter.config import SETTINGS_HELP, OpenRouterSettings
 
@@ -30,7 +31,11 @@ class OpenRouterProvider(OpenAIChatProvider):
             api_key=settings.api_key,
             model=settings.model,
             options=TargetOptions(
-                model="", max_output_tokens=settings.max_output_tokens, reasoning="openrouter"
+                model="",
+                max_output_tokens=settings.max_output_tokens,
+                context_window=settings.context_window,
+                model_limits=translate.parse_model_limits(settings.model_limits, "OPENROUTER_MODEL_LIMITS"),
+                reasoning="openrouter",
             ),
             model_variable="OPENROUTER_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),

@@ -40,6 +40,7 @@ class EditFile(Tool):
     """Replaces exact text in a file of the workspace."""
 
     name = "workspace_edit"
+    capability = "edit"
     description = (
         "Change part of an existing text file by replacing an exact string: old_string must "
         "match the file's text exactly (whitespace included) and occur exactly once, or set "

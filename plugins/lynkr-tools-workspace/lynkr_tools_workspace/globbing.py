@@ -38,6 +38,7 @@ class GlobFiles(Tool):
     """Finds workspace paths by glob pattern."""
 
     name = "workspace_glob"
+    capability = "glob"
     description = (
         "Find files and directories in the workspace whose path matches a glob pattern, such as "
         "'**/*.py' or 'src/**/test_*.ts'. Returns matching paths relative to the workspace root, "

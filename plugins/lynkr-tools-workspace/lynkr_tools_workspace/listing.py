@@ -38,6 +38,7 @@ class ListDirectory(Tool):
     """Lists a directory of the workspace."""
 
     name = "workspace_list"
+    capability = "list"
     description = (
         "List a directory of the workspace: one entry per line, indented by level, with its type "
         "(dir, file, symlink or other) and a file's size; directories first, then by name. "

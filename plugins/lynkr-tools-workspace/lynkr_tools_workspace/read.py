@@ -32,6 +32,7 @@ class ReadFile(Tool):
     """Reads a UTF-8 text file of the workspace."""
 
     name = "workspace_read"
+    capability = "read"
     description = (
         "Read a UTF-8 text file from the workspace. Returns a one-line header in square brackets "
         "(which lines of how many are shown, whether the output was cut, and the offset to "

@@ -72,6 +72,7 @@ class SearchFiles(Tool):
     """Searches file contents of the workspace."""
 
     name = "workspace_search"
+    capability = "search"
     description = (
         "Search the workspace's text files for lines matching a Python regular expression (or "
         "plain text with literal=true), like grep. Returns one line per match as "

@@ -30,6 +30,7 @@ class RunTests(Tool):
     """Runs the project's configured or detected test command."""
 
     name = "workspace_test_run"
+    capability = "shell"
     description = (
         "Run the project's test suite (the operator's configured test command, or pytest, npm "
         "test, go test or cargo test detected from the workspace), optionally only some test "

@@ -27,6 +27,7 @@ class WriteFile(Tool):
     """Writes a whole file of the workspace."""
 
     name = "workspace_write"
+    capability = "write"
     description = (
         "Create a file in the workspace, or replace one entirely, with the given text. Parent "
         "directories are created; an existing file keeps its permissions; the write is atomic "
