@@ -26,6 +26,17 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session
+def e2e_latest(session: nox.Session) -> None:
+    """The Claude Code CLI end-to-end tests against the registry's newest CLI (``latest``),
+    installed in .tools/claude-code-latest beside the pinned one (scripts/install-claude-code):
+    run it before moving the pin."""
+    session.run(
+        "scripts/test", "-m", "e2e", *session.posargs, external=True,
+        env={"LYNKR_CLAUDE_CODE_VERSION": "latest", "LYNKR_CLAUDE_CODE_PREFIX": ".tools/claude-code-latest"},
+    )
+
+
+@nox.session
 def fuzz(session: nox.Session) -> None:
     """The fuzz targets of tests/fuzz (SSE parser, decoders, translators) for a bounded time.
 
@@ -79,6 +90,17 @@ def bench_cache(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_index(session: nox.Session) -> None:
+    """The indexer's benchmark (`bench/index.py`): a cold index of a real code base of over
+    5,000 files (this interpreter's standard library and /usr/include, copied together) next
+    to universal-ctags, an incremental re-index after changing 10 files, repo-map queries.
+
+    ``nox -s bench_index`` (minutes, depending on the machine) or ``-- --workers 1 --json``.
+    """
+    session.run("uv", "run", "--locked", "python", "-m", "bench.index", *session.posargs, external=True)
+
+
+@nox.session
 def bench_peers(session: nox.Session) -> None:
     """The benchmark against peer gateways: LiteLLM's proxy and claude-code-router
     (installed on first use under .tools/bench-peers/, not into the project), side by
@@ -98,6 +120,15 @@ def bench_reflector(session: nox.Session) -> None:
     reading each exchange into the playbook (p50/p99), the exchange hook and the preparer
     with the reflector on and off. Under ten seconds; ``-- --turns 50`` for a longer session."""
     session.run("uv", "run", "--locked", "python", "-m", "bench.reflector", *session.posargs, external=True)
+
+
+@nox.session
+def bench_memory(session: nox.Session) -> None:
+    """lynkr-memory's benchmark (`bench/memory.py`): recall@5 and MRR on a generated
+    evaluation set (FTS5 alone, the ranked blend, the blend with embeddings), extraction
+    time per exchange, retrieval p50/p99 at 10k and 100k memories, bytes per memory.
+    A few minutes; ``nox -s bench_memory -- --quick`` for under one."""
+    session.run("uv", "run", "--locked", "python", "-m", "bench.memory", *session.posargs, external=True)
 
 
 @nox.session

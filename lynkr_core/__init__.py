@@ -7,10 +7,13 @@ is internal and may change.
 from lynkr_core import translate
 from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.background import BackgroundQueue
+from lynkr_core.breaker import CircuitOpen, CircuitState
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import (
     Command,
+    EmbeddingRequest,
+    Embeddings,
     ExchangeObserver,
     ExtraRoute,
     HealthCheck,
@@ -19,24 +22,31 @@ from lynkr_core.contracts import (
     SettingHelp,
 )
 from lynkr_core.egress import EgressPolicy, UrlRefused
+from lynkr_core.embeddings import openai_embeddings
 from lynkr_core.errors import (
     AuthenticationFailed,
+    ContextOverflow,
     InvalidRequest,
     LynkrError,
     NotFound,
     PermissionDenied,
+    PromptTooLong,
+    RateLimited,
     RequestTooLarge,
     UpstreamError,
     error_type_for_status,
     status_for_error_type,
 )
 from lynkr_core.exchange import Attempt, Exchange, Step, ToolCallRecord
-from lynkr_core.hookspecs import hookimpl
+from lynkr_core.hookspecs import hookimpl, hookspec
 from lynkr_core.http import provider_timeout
 from lynkr_core.interceptors import CompleteNext, Interceptor, StreamNext
+from lynkr_core.middleware import api_key_id
 from lynkr_core.openai_chat import OpenAIChatProvider
+from lynkr_core.plugins import HookCall
 from lynkr_core.policy import Denial, Permit, Policy
 from lynkr_core.services import ModelClient, Services
+from lynkr_core.shedding import LoadStatus
 from lynkr_core.sqlite import open_sqlite, write_transaction
 from lynkr_core.stores import SessionStore, SessionSummary, StoredExchange
 from lynkr_core.streams import EventTap, message_events, message_frames, message_from_frames, tap
@@ -65,18 +75,25 @@ __all__ = [
     "Attempt",
     "AuthenticationFailed",
     "BackgroundQueue",
+    "CircuitOpen",
+    "CircuitState",
     "Command",
     "CompleteNext",
     "ConfigError",
+    "ContextOverflow",
     "Denial",
     "EgressPolicy",
+    "EmbeddingRequest",
+    "Embeddings",
     "EventTap",
     "Exchange",
     "ExchangeObserver",
     "ExtraRoute",
     "HealthCheck",
+    "HookCall",
     "Interceptor",
     "InvalidRequest",
+    "LoadStatus",
     "LynkrError",
     "MessageAccumulator",
     "ModelClient",
@@ -86,7 +103,9 @@ __all__ = [
     "PermissionDenied",
     "Permit",
     "Policy",
+    "PromptTooLong",
     "Provider",
+    "RateLimited",
     "RequestContext",
     "RequestPreparer",
     "RequestTooLarge",
@@ -115,18 +134,21 @@ __all__ = [
     "UrlRefused",
     "__version__",
     "anthropic",
+    "api_key_id",
     "confine",
     "error_from_exception",
     "error_from_response",
     "error_type_for_status",
     "events",
     "hookimpl",
+    "hookspec",
     "input_schema",
     "message_events",
     "message_frames",
     "message_from_frames",
     "open_sqlite",
     "openai",
+    "openai_embeddings",
     "provider_timeout",
     "retry_after",
     "status_for_error_type",

@@ -14,25 +14,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from lynkr_core import endpoints
+from lynkr_core import endpoints, operating
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import ExtraRoute
 from lynkr_core.errors import encode_error, error_type_for_status
 from lynkr_core.http import open_http_session
 from lynkr_core.middleware import GatewayMiddleware
+from lynkr_core.openai_api import routes as openai_routes
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
 from lynkr_core.registered import Registered
 from lynkr_core.registry import RegistrationError, Registry, collect
 from lynkr_core.services import Services
+from lynkr_core.shedding import LoadGauge, LoadShedding
 
 log = structlog.get_logger("lynkr.app")
 
 CORE_ROUTES: list[BaseRoute] = [
     Route("/v1/messages", endpoints.create_message, methods=["POST"]),
     Route("/v1/messages/count_tokens", endpoints.count_tokens, methods=["POST"]),
+    Route("/v1/chat/completions", openai_routes.chat_completions, methods=["POST"]),
+    Route("/v1/responses", openai_routes.create_response, methods=["POST"]),
+    Route("/v1/embeddings", openai_routes.create_embeddings, methods=["POST"]),
     Route("/v1/models", endpoints.list_models, methods=["GET"]),
     Route("/v1/models/{model_id:path}", endpoints.get_model, methods=["GET"]),
+    Route(operating.CIRCUITS_PATH, operating.circuits, methods=["GET"]),
+    Route("/api/event_logging/batch", endpoints.event_logging, methods=["POST"]),
     Route("/", endpoints.root, methods=["GET", "HEAD"]),
     Route("/health", endpoints.health, methods=["GET", "HEAD"]),
     Route("/health/live", endpoints.health, methods=["GET", "HEAD"]),
@@ -68,15 +75,20 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     pipeline = build_pipeline(settings, pm, registered)
     if pipeline.unavailable is not None and settings.core.strict_plugins:
         raise ConfigError(pipeline.unavailable)
-    kept = [(route, admin) for owner, route, admin in extra_routes if pm.statuses[owner].enabled]
+    kept = [(route, extra) for owner, route, extra in extra_routes if pm.statuses[owner].enabled]
     routes = CORE_ROUTES + [route for route, _ in kept]
-    admin_routes = [route for route, admin in kept if admin]
+    admin_routes = [route for route, extra in kept if extra.admin]
+    public_routes = [route for route, extra in kept if extra.public]
     lifecycle = registered.lifecycle()
+    load = LoadGauge(max_active=settings.core.load_shedding_active_requests,
+                     max_memory_mb=settings.core.shed_memory_mb, retry_after=settings.core.shed_retry_after_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pipeline.http = open_http_session(settings)
-        services = Services(settings, pipeline.http, pipeline.model_client, registered.session_store())
+        services = Services(settings, pipeline.http, pipeline.model_client, registered.session_store(),
+                            plugin_hooks=pm.hook_calls, circuit_states=pipeline.calls.breakers.states,
+                            load_status=load.status)
         app.state.services = pipeline.observers.services = services
         started = False
         try:
@@ -108,10 +120,12 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
                 api_keys=settings.core.api_keys,
                 admin_keys=settings.core.admin_keys,
                 admin_paths=[route.path_regex for route in admin_routes],
+                public_paths=[route.path_regex for route in public_routes],
                 max_body_bytes=settings.core.max_body_bytes,
                 body_timeout=settings.core.body_timeout_seconds,
                 redactor=pipeline.redactor,
-            )
+            ),
+            Middleware(LoadShedding, gauge=load),  # inside: a refusal gets the gateway's request id
         ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
@@ -119,14 +133,15 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     # A redirect for a trailing slash would build its Location from the client's Host header.
     app.router.redirect_slashes = False
     app.state.pipeline = pipeline
+    app.state.load = load
     app.state.settings = settings
     app.state.plugin_manager = pm
     return app
 
 
-def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, Route, bool]]:
-    """Plugins' routes with the plugin of each and whether it is an admin route; one that
-    takes a core route fails its plugin."""
+def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, Route, ExtraRoute]]:
+    """Plugins' routes with the plugin of each and what it registered (``admin``,
+    ``public``); one that takes a core route fails its plugin."""
     taken = {route.path for route in CORE_ROUTES if isinstance(route, Route)}
     extra = collect(
         pm,
@@ -134,13 +149,13 @@ def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str
         Registry[ExtraRoute]("route", name_of=lambda route: route.path),
         settings=settings,
     )
-    routes: list[tuple[str, Route, bool]] = []
+    routes: list[tuple[str, Route, ExtraRoute]] = []
     for owner, path, route in extra.owned():
         if path in taken:
             pm.record_failure(owner, f"route {path} is a core route", RegistrationError(path))
             continue
         served = Route(path, route.endpoint, methods=list(route.methods), name=route.name or None)
-        routes.append((owner, served, route.admin))
+        routes.append((owner, served, route))
     return routes
 
 

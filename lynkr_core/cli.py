@@ -10,14 +10,18 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from lynkr_core import __version__, envfile
+from lynkr_core import __version__, envfile, launcher, operating, runfiles, security, statusline
 from lynkr_core.app import build_pipeline
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.contracts import Command
+from lynkr_core.health import Reported, health_reports
 from lynkr_core.http import open_http_session
 from lynkr_core.logs import configure_logging
+from lynkr_core.pipeline import Pipeline
 from lynkr_core.plugins import PluginLoadError, make_plugin_manager
+from lynkr_core.registered import Registered
 from lynkr_core.registry import Registry, collect
+from lynkr_core.services import Services
 
 
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
@@ -27,7 +31,8 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.core.host
     port = args.port or settings.core.port
     print(f"lynkr {__version__}: http://{host}:{port} -> {settings.core.model_provider}", file=sys.stderr)
-    return serve(settings, host=host, port=port, workers=args.workers)
+    with runfiles.registered(settings, host=host, port=port):  # for lynkr status, stop and code
+        return serve(settings, host=host, port=port, workers=args.workers)
 
 
 def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,11 +59,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in settings.masked().items():
         print(f"  {name}={value}")
     pm = make_plugin_manager(settings)
-    pipeline = build_pipeline(settings, pm)
+    registered = Registered(settings, pm)
+    pipeline = build_pipeline(settings, pm, registered)
     print(f"plugins enabled: {', '.join(pm.enabled_names()) or 'none'}")
     for row in pm.statuses.values():
         if row.reason and row.reason.startswith("failed"):
             print(f"  {row.name}: {row.reason}")
+    reports = asyncio.run(_plugin_checks(pipeline, registered, settings))
+    for report in reports:
+        state = "ok" if report.check.ok else "FAILED"
+        print(f"{report.label}: {state}: {report.check.detail} (from {report.plugin})")
+    plugins_ok = all(report.check.ok for report in reports)
+    for line in operating.doctor_lines(settings):  # the running server's circuit breakers
+        print(line)
     provider = pipeline.default_provider()
     if provider is None or pipeline.unavailable is not None:
         print(f"provider: {pipeline.unavailable}")
@@ -71,7 +84,18 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         print(f"configuration: {problem}")
     result = asyncio.run(_check(provider, settings))
     print(f"upstream: {'ok' if result.ok else 'FAILED'}: {result.detail}")
-    return 0 if result.ok and problem is None else 1
+    return 0 if result.ok and problem is None and plugins_ok else 1
+
+
+async def _plugin_checks(pipeline: Pipeline, registered: Registered, settings: Settings) -> list[Reported]:
+    """What registered objects report through ``health_checks`` (``lynkr_core.health``)."""
+    async with open_http_session(settings) as http:
+        pipeline.http = http
+        try:
+            services = Services(settings, http, pipeline.model_client, registered.session_store())
+            return await health_reports(registered, services)
+        finally:
+            pipeline.http = None
 
 
 async def _check(provider, settings: Settings):
@@ -90,12 +114,30 @@ async def _check(provider, settings: Settings):
         return await provider.check(context)
 
 
+def cmd_doctor_security(args: argparse.Namespace, settings: Settings) -> int:
+    """``lynkr doctor``; with ``--security``, the risky settings instead (``lynkr_core.security``)."""
+    if args.security:
+        return security.run(settings)
+    return cmd_doctor(args, settings)
+
+
 BUILTIN_COMMANDS = [
     Command("start", "start the server", cmd_start, lambda p: _start_arguments(p)),
     Command("plugins", "list plugins and whether they are enabled", cmd_plugins,
             lambda p: p.add_argument("--json", action="store_true", help="print JSON")),
-    Command("doctor", "show the configuration and check the upstream", cmd_doctor),
+    Command("doctor", "show the configuration and check the upstream (--security: risky settings)",
+            cmd_doctor_security,
+            lambda p: p.add_argument("--security", action="store_true",
+                                     help="only report the settings that widen what lynkr exposes")),
     Command("init", "write a commented .env for a provider", envfile.run, envfile.add_arguments),
+    Command("code", "run the Claude Code CLI through lynkr (started for it if none runs)",
+            launcher.cmd_code, launcher.add_code_arguments),
+    Command("status", "list the lynkr servers running from LYNKR_HOME", launcher.cmd_status,
+            launcher.add_status_arguments),
+    Command("stop", "stop the lynkr running for this configuration", launcher.cmd_stop,
+            launcher.add_stop_arguments),
+    Command("statusline", "print Claude Code's status line (its statusLine command)",
+            statusline.cmd_statusline),
 ]
 
 

@@ -64,6 +64,11 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     retry_max_seconds: float = 8.0
     fallback_provider: list[str] = []
     fallback_enabled: bool = True
+    circuit_breaker_failures: Annotated[int, msgspec.Meta(ge=0)] = 5
+    circuit_breaker_cooldown_seconds: Seconds = 60.0
+    load_shedding_active_requests: Annotated[int, msgspec.Meta(ge=0)] = 1000
+    shed_memory_mb: Annotated[int, msgspec.Meta(ge=0)] = 0
+    shed_retry_after_seconds: Seconds = 1.0
     model_routes: list[str] = []
     long_context_route: str = ""
     long_context_tokens: int = 100_000
@@ -100,6 +105,11 @@ CORE_ENV: dict[str, str] = {
     "retry_max_seconds": "LYNKR_RETRY_MAX_SECONDS",
     "fallback_provider": "FALLBACK_PROVIDER",
     "fallback_enabled": "FALLBACK_ENABLED",
+    "circuit_breaker_failures": "LYNKR_CIRCUIT_BREAKER_FAILURES",
+    "circuit_breaker_cooldown_seconds": "LYNKR_CIRCUIT_BREAKER_COOLDOWN_SECONDS",
+    "load_shedding_active_requests": "LOAD_SHEDDING_ACTIVE_REQUESTS_THRESHOLD",
+    "shed_memory_mb": "LYNKR_SHED_MEMORY_MB",
+    "shed_retry_after_seconds": "LYNKR_SHED_RETRY_AFTER_SECONDS",
     "model_routes": "LYNKR_MODEL_ROUTES",
     "long_context_route": "LYNKR_LONG_CONTEXT_ROUTE",
     "long_context_tokens": "LYNKR_LONG_CONTEXT_TOKENS",
@@ -301,7 +311,7 @@ def _explain(exc: msgspec.ValidationError, env: Mapping[str, str]) -> str:
 _PREFIXES = (
     "LYNKR_", "MODEL_", "PORT", "WORKSPACE_", "LOG_", "ANTHROPIC_", "AZURE_", "DATABRICKS_",
     "OPENAI_", "OPENROUTER_", "OLLAMA_", "LLAMACPP_", "POLICY_", "PROMPT_CACHE_", "MEMORY_",
-    "MCP_", "TOOL_", "FALLBACK_", "TIER_",
+    "MCP_", "TOOL_", "FALLBACK_", "TIER_", "LOAD_SHEDDING_",
 )
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import structlog
 
     from lynkr_core.config import Settings
+    from lynkr_core.contracts import Provider
     from lynkr_core.wire.anthropic import MessagesRequest
 
 
@@ -26,6 +27,11 @@ class RequestContext:
     passed on where a provider speaks the same API; ``client_headers`` all of
     the client's headers, lower-cased, without credentials (``authorization``,
     ``x-api-key``, cookies, anything named like a key or token).
+
+    ``client_id`` names the API key that made the request without revealing it
+    (``api_key_id``: ``key_`` and 12 hex digits of the key's SHA-256, the same in
+    every worker and across restarts); ``None`` when ``LYNKR_API_KEYS`` is not set.
+    Usage, budgets and rate limits are kept per ``client_id``.
 
     ``session_id`` is the client's conversation: Claude Code's
     ``x-claude-code-session-id`` header, else derived stably from
@@ -40,7 +46,8 @@ class RequestContext:
     first step), e.g. a cache's ``x-lynkr-cache: hit``.
 
     ``route(request)`` says where routing would send ``request`` (an interceptor
-    runs before routing: a cache keys on it).
+    runs before routing: a cache keys on it); ``provider(name)`` is the registered
+    provider a route names, to ask what it can do.
 
     ``steps`` records every model call as it happens; ``provider_name`` and
     ``model`` are the route of the attempt under way: the provider, and the
@@ -55,11 +62,14 @@ class RequestContext:
     headers: Mapping[str, str] = field(default_factory=dict)
     client_headers: Mapping[str, str] = field(default_factory=dict)
     session_id: str | None = None
+    client_id: str | None = None
     purpose: str = "messages"
     state: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     router: Callable[[MessagesRequest], list[tuple[str, str]]] | None = None
+    #: The registered providers by name (``None``: none known, as in a unit test).
+    providers: Callable[[str], Provider | None] | None = None
     provider_name: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -80,6 +90,11 @@ class RequestContext:
         if self.router is None:
             return [(self.provider_name, self.model)]
         return self.router(request)
+
+    def provider(self, name: str) -> Provider | None:
+        """The provider registered as ``name`` (as ``route`` names them), to ask what it can do
+        (``Provider.runs_server_tools``); ``None`` when no provider has that name."""
+        return None if self.providers is None else self.providers(name)
 
     def begin_step(self, request: MessagesRequest) -> Step:
         """Record the start of a model call for ``request``."""

@@ -80,6 +80,25 @@ def _env_text(value: object) -> str | None:
     return str(value)
 
 
+@dataclass(slots=True)
+class EmbeddingRequest:
+    """Texts to embed (``POST /v1/embeddings``). ``model`` is the client's model name (empty:
+    the provider's configured embedding model); ``dimensions`` asks for shorter vectors."""
+
+    inputs: list[str]
+    model: str = ""
+    dimensions: int | None = None
+
+
+@dataclass(slots=True)
+class Embeddings:
+    """One vector per input, in order; the model that made them and the input tokens used."""
+
+    vectors: list[list[float]]
+    model: str
+    input_tokens: int = 0
+
+
 class Provider(abc.ABC):
     """A model provider: takes an Anthropic request, answers in Anthropic format.
 
@@ -92,6 +111,10 @@ class Provider(abc.ABC):
 
     #: The name ``MODEL_PROVIDER`` selects, e.g. ``"azure-anthropic"``.
     name: str = ""
+    #: Whether the upstream runs Anthropic's server tools (``web_search_20250305``...) itself,
+    #: as one that speaks the Messages API does. ``OpenAIChatProvider`` says no (its translation
+    #: drops them); a plugin may then run them in lynkr instead (lynkr-web-search does).
+    runs_server_tools: bool = True
 
     @abc.abstractmethod
     async def complete(self, request: MessagesRequest, context: RequestContext) -> MessageResponse:
@@ -108,6 +131,16 @@ class Provider(abc.ABC):
     async def list_models(self, context: RequestContext) -> list[ModelInfo]:
         """The models this provider serves, for ``GET /v1/models``."""
         return []
+
+    def can_embed(self) -> bool:
+        """Whether ``embed`` is implemented: ``/v1/embeddings`` (and ``EMBEDDINGS_PROVIDER``)
+        use only providers that say so."""
+        return False
+
+    async def embed(self, request: EmbeddingRequest, context: RequestContext) -> Embeddings:
+        """Embed ``request.inputs``. Raises ``UpstreamError`` for a failed upstream call; the
+        default raises ``NotImplementedError`` (a provider that cannot embed)."""
+        raise NotImplementedError(f"provider {self.name!r} cannot embed")
 
     async def check(self, context: RequestContext) -> HealthCheck:
         """Whether the upstream is reachable with the configured credentials (``lynkr doctor``)."""
@@ -170,7 +203,10 @@ class ExtraRoute:
     ``admin`` routes (session browsers, dashboards, cache control) answer only
     a key of ``LYNKR_ADMIN_KEYS`` (in ``x-api-key`` or ``Authorization:
     Bearer``); a client's API key is not an admin key, and with no admin key
-    configured they answer 403 to everyone.
+    configured they answer 403 to everyone. ``public`` routes answer without any
+    key, like ``/health``: only for what carries no data (a dashboard's static page,
+    which then asks for the admin key and sends it from the browser); a route cannot
+    be both.
     """
 
     path: str
@@ -178,6 +214,11 @@ class ExtraRoute:
     methods: tuple[str, ...] = ("GET",)
     name: str = ""
     admin: bool = False
+    public: bool = False
+
+    def __post_init__(self) -> None:
+        if self.admin and self.public:
+            raise ValueError(f"route {self.path}: an admin route cannot be public")
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from lynkr_core.context import RequestContext
 from lynkr_core.disconnect import CancelOnDisconnect, ClientDisconnected
 from lynkr_core.errors import InvalidRequest, NotFound
 from lynkr_core.event_stream import CLIENT_CLOSED, EventStreamResponse
+from lynkr_core.openai_api.models import model_for_both, models_for_both
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.wire.anthropic import (
     DECODE_ERRORS,
@@ -30,15 +31,19 @@ def _pipeline(request: Request) -> Pipeline:
     return request.app.state.pipeline
 
 
-def _context(request: Request, parsed: MessagesRequest | None = None) -> RequestContext:
-    # Straight from the ASGI scope, without building Starlette's Headers per request.
+def request_context(request: Request, parsed: MessagesRequest | None = None) -> RequestContext:
+    """A fresh context for ``request``: its id, forwarded and visible headers, the session
+    of ``parsed`` and the API key that made it (read straight from the ASGI scope, without
+    building Starlette's Headers per request)."""
     forwarded, visible = read_headers(request.scope["headers"])
-    return _pipeline(request).context(
+    context = _pipeline(request).context(
         request.scope["state"]["request_id"],
         forwarded,
         client_headers=visible,
         session_id=session_id_for(visible, parsed) if parsed is not None else None,
     )
+    context.client_id = request.scope["state"].get("client_id")
+    return context
 
 
 def parse_messages_request(body: bytes, *, require_max_tokens: bool) -> MessagesRequest:
@@ -83,7 +88,7 @@ async def create_message(request: Request) -> Response:
     pipeline = _pipeline(request)
     pipeline.refuse_if_unavailable()
     parsed = parse_messages_request(body, require_max_tokens=True)
-    context = _context(request, parsed)
+    context = request_context(request, parsed)
     if parsed.is_streaming:
         return EventStreamResponse(
             pipeline.stream(parsed, context),
@@ -108,7 +113,7 @@ async def count_tokens(request: Request) -> Response:
     _pipeline(request).refuse_if_unavailable()
     parsed = parse_messages_request(body, require_max_tokens=False)
     try:
-        tokens = await _pipeline(request).count_tokens(parsed, _context(request, parsed))
+        tokens = await _pipeline(request).count_tokens(parsed, request_context(request, parsed))
     except DECODE_ERRORS:
         # Counting decodes every block; a malformed one is the client's error, not ours.
         problem = request_problem(parsed)
@@ -121,33 +126,39 @@ async def count_tokens(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """``GET /v1/models``: the models the configured provider serves."""
     _pipeline(request).refuse_if_unavailable()
-    context = _context(request)
+    context = request_context(request)
     provider = _pipeline(request).provider_named(context.provider_name)
     models = await provider.list_models(context)
-    return _json(
-        ModelList(
-            data=models,
-            first_id=models[0].id if models else None,
-            last_id=models[-1].id if models else None,
-        )
+    listing = ModelList(
+        data=models,
+        first_id=models[0].id if models else None,
+        last_id=models[-1].id if models else None,
     )
+    return _json(models_for_both(listing, provider.name))  # Anthropic's and OpenAI's clients
 
 
 async def get_model(request: Request) -> Response:
     """``GET /v1/models/{model_id}``."""
     _pipeline(request).refuse_if_unavailable()
-    context = _context(request)
+    context = request_context(request)
     provider = _pipeline(request).provider_named(context.provider_name)
     wanted = request.path_params["model_id"]
     for model in await provider.list_models(context):
         if model.id == wanted:
-            return _json(model)
+            return _json(model_for_both(model, provider.name))
     raise NotFound(f"model: {wanted}")
 
 
 async def root(request: Request) -> Response:
     """``GET /`` and ``HEAD /`` (the Claude Code CLI's warm-up)."""
     return _json({"name": "lynkr", "version": __version__})
+
+
+async def event_logging(request: Request) -> Response:
+    """``POST /api/event_logging/batch``: Claude Code's telemetry, read and dropped
+    (answered so that the client does not log a 404 for every batch)."""
+    await request.body()
+    return Response(b'{"success":true}', media_type=JSON)
 
 
 async def health(request: Request) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 #: Anthropic error type for each HTTP status lynkr can answer with.
@@ -135,11 +137,31 @@ class RequestTooLarge(LynkrError):
     error_type = "request_too_large"
 
 
+class RateLimited(LynkrError):
+    """A limit of lynkr's own was reached (429 ``rate_limit_error``), with ``retry-after``
+    and any ``headers`` (Anthropic's ``anthropic-ratelimit-*``) on the error response.
+
+    A policy raises it from ``check_request``: nothing goes upstream."""
+
+    status = 429
+    error_type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: float, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.extra_headers = dict(headers or {})
+
+    def headers(self) -> dict[str, str]:
+        """``retry-after`` (whole seconds, at least 1) and the extra headers."""
+        return {**self.extra_headers, "retry-after": str(max(1, math.ceil(self.retry_after or 0)))}
+
+
 class UpstreamError(LynkrError):
     """The provider failed: its status and message are passed on to the client.
 
     ``retryable`` says whether another attempt (or the next provider in a
     fallback chain) may succeed: connection faults, timeouts, 429 and 5xx.
+    ``retry_same_target`` false: only another target may (an untrusted TLS
+    certificate, an open circuit), so failover moves on without retrying.
     """
 
     def __init__(
@@ -150,9 +172,35 @@ class UpstreamError(LynkrError):
         error_type: str | None = None,
         retry_after: float | None = None,
         retryable: bool | None = None,
+        retry_same_target: bool = True,
     ) -> None:
         super().__init__(message, status=status, error_type=error_type, retry_after=retry_after)
         self.retryable = retryable if retryable is not None else (status == 429 or status >= 500)
+        self.retry_same_target = retry_same_target
+
+
+class ContextOverflow(UpstreamError):
+    """The upstream refused the prompt as too long for its model's context window.
+
+    ``tokens`` and ``maximum`` are the numbers the upstream gave (``None`` for
+    each it did not). Never retried: the same prompt cannot fit on another try.
+    A provider turns it into ``PromptTooLong`` before the client sees it.
+    """
+
+    def __init__(self, message: str, *, tokens: int | None = None, maximum: int | None = None) -> None:
+        super().__init__(message, status=400, error_type="invalid_request_error", retryable=False)
+        self.tokens = tokens
+        self.maximum = maximum
+
+
+class PromptTooLong(ContextOverflow):
+    """Anthropic's own answer to a prompt over the context window (400), word for word:
+    ``prompt is too long: <tokens> tokens > <maximum> maximum``. Claude Code compacts
+    the conversation on exactly this message, and on no other."""
+
+    def __init__(self, tokens: int, maximum: int) -> None:
+        tokens = max(tokens, maximum + 1)  # it did not fit, whatever an estimate says
+        super().__init__(f"prompt is too long: {tokens} tokens > {maximum} maximum", tokens=tokens, maximum=maximum)
 
 
 _error_encoder = msgspec.json.Encoder()

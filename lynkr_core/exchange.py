@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lynkr_core.streams import message_from_frames
+from lynkr_core.streams import message_from_frames, usage_from_frames
 from lynkr_core.wire.anthropic import Usage, add_usage
 
 if TYPE_CHECKING:
@@ -28,7 +28,9 @@ class Attempt:
     ``status`` is 200 when the answer came (for a stream: its first frame),
     the error's status when it failed, ``None`` when it was cancelled.
     ``duration`` runs until then; ``time_to_first_token`` is the same
-    moment for a stream, ``None`` for a JSON answer.
+    moment for a stream, ``None`` for a JSON answer. ``skipped`` says why the
+    attempt was never sent (``"circuit_open"``: the target's circuit breaker
+    refused it; status 529, ``overloaded_error``); ``None`` when it was sent.
     """
 
     provider: str
@@ -39,6 +41,7 @@ class Attempt:
     error: str | None = None
     duration: float = 0.0
     time_to_first_token: float | None = None
+    skipped: str | None = None
 
     def succeeded(self, *, first_token: bool = False) -> None:
         """Record the answer (or, for a stream, its first frame) arriving now."""
@@ -96,6 +99,7 @@ class Step:
 
     __slots__ = (
         "_response",
+        "_usage",
         "answered_by",
         "attempts",
         "duration",
@@ -130,6 +134,7 @@ class Step:
         self.error = error
         self.answered_by = answered_by
         self.frames = frames
+        self._usage: Usage | None = None
 
     @property
     def response(self) -> MessageResponse | None:
@@ -141,6 +146,16 @@ class Step:
     @response.setter
     def response(self, message: MessageResponse | None) -> None:
         self._response = message
+
+    def usage(self) -> Usage | None:
+        """The step's tokens; ``None`` without an answer. For a stream whose message was not
+        rebuilt, read from the two frames that carry them (``message_start``,
+        ``message_delta``) without rebuilding the message: what usage and metrics need."""
+        if self._response is not None:
+            return self._response.usage
+        if self.frames is not None and self._usage is None:
+            self._usage = usage_from_frames(self.frames)
+        return self._usage
 
     def __repr__(self) -> str:
         return (f"Step(index={self.index}, attempts={self.attempts!r}, tool_calls={self.tool_calls!r}, "
@@ -246,11 +261,12 @@ class Exchange:
         return self.error.status if self.error is not None else 200
 
     def usage(self) -> Usage:
-        """Tokens of every step added up (a step without an answer counts nothing)."""
+        """Tokens of every step added up (a step without an answer counts nothing; a
+        streamed step's message is not rebuilt for it: ``Step.usage``)."""
         total = Usage()
-        answered = [step.response for step in self.context.steps if step.response is not None]
-        if not answered and self.response is not None:
-            answered = [self.response]
-        for response in answered:
-            add_usage(total, response.usage)
+        counted = [usage for step in self.context.steps if (usage := step.usage()) is not None]
+        if not counted and self.response is not None:
+            counted = [self.response.usage]
+        for usage in counted:
+            add_usage(total, usage)
         return total

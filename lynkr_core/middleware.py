@@ -7,6 +7,7 @@ untouched and client disconnects still cancel them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import os
 import re
@@ -36,6 +37,14 @@ def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
 
 
+def api_key_id(key: str | bytes) -> str:
+    """The non-secret name of an API key: ``key_`` and the first 12 hex digits of its
+    SHA-256 (``RequestContext.client_id``); stable across workers and restarts, and
+    telling nothing usable about the key."""
+    raw = key.encode() if isinstance(key, str) else key
+    return "key_" + hashlib.sha256(raw).hexdigest()[:12]
+
+
 class GatewayMiddleware:
     """Gives each request an id (``request-id`` header, every log line), checks the API key
     and the body size, and turns any unhandled exception into an Anthropic 500 body.
@@ -50,14 +59,17 @@ class GatewayMiddleware:
         api_keys: Iterable[str],
         admin_keys: Iterable[str] = (),
         admin_paths: Iterable[re.Pattern[str]] = (),
+        public_paths: Iterable[re.Pattern[str]] = (),
         max_body_bytes: int,
         body_timeout: float = 60.0,
         redactor: Redactor | None = None,
     ) -> None:
         self.app = app
         self._keys = [key.encode() for key in api_keys]
+        self._key_ids = [api_key_id(key) for key in self._keys]
         self._admin_keys = [key.encode() for key in admin_keys]
         self._admin_paths = tuple(admin_paths)
+        self._public_paths = tuple(public_paths)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.redactor = redactor or Redactor()
@@ -81,7 +93,7 @@ class GatewayMiddleware:
             await send(message)
 
         try:
-            self._check_auth(scope)
+            scope["state"]["client_id"] = self._check_auth(scope)
             self._check_declared_length(scope)
             await self.app(scope, self._limited(receive), send_with_id)
         except Exception as exc:
@@ -98,17 +110,25 @@ class GatewayMiddleware:
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
             )
 
-    def _check_auth(self, scope: Scope) -> None:
+    def _check_auth(self, scope: Scope) -> str | None:
+        """Refuse a missing or unknown key; the ``api_key_id`` of the API key presented
+        (``None``: no API keys configured, an open path, or an admin route)."""
         if self._admin_paths and any(path.match(scope["path"]) for path in self._admin_paths):
             self._check_admin(scope)
-            return
-        if not self._keys or scope["path"] in OPEN_PATHS:
-            return
+            return None
+        if not self._keys or scope["path"] in OPEN_PATHS or self._is_public(scope["path"]):
+            return None
         presented = _presented_key(scope)
         if presented is None:
             raise AuthenticationFailed("missing API key: send it in x-api-key or Authorization: Bearer")
-        if not _matches(presented, self._keys):
+        matched = _matching(presented, self._keys)
+        if matched is None:
             raise AuthenticationFailed("invalid x-api-key")
+        return self._key_ids[matched]
+
+    def _is_public(self, path: str) -> bool:
+        """A plugin's ``ExtraRoute(public=True)``: answered without a key."""
+        return any(pattern.match(path) for pattern in self._public_paths)
 
     def _check_admin(self, scope: Scope) -> None:
         """Admin routes: only a key of ``LYNKR_ADMIN_KEYS``; none configured, nobody."""
@@ -164,9 +184,14 @@ class GatewayMiddleware:
 
 
 def _matches(presented: bytes, keys: list[bytes]) -> bool:
+    return _matching(presented, keys) is not None
+
+
+def _matching(presented: bytes, keys: list[bytes]) -> int | None:
+    """The index of the key ``presented`` is, or ``None``."""
     # Compare against every key, so the time taken does not tell which one nearly matched.
     matches = [hmac.compare_digest(presented, key) for key in keys]
-    return any(matches)
+    return matches.index(True) if any(matches) else None
 
 
 def _presented_key(scope: Scope) -> bytes | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+from lynkr_core.breaker import SKIPPED_CIRCUIT_OPEN, CircuitBreakers, CircuitOpen
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import Provider
 from lynkr_core.errors import LynkrError, UpstreamError
-from lynkr_core.exchange import Step
+from lynkr_core.exchange import Attempt, Step
 from lynkr_core.guidance import not_configured_message
 from lynkr_core.interceptors import CompleteNext, Interceptor, chain_complete, chain_stream
 from lynkr_core.orchestrator.stream import OpenStep
@@ -40,12 +41,15 @@ class ModelCalls:
         interceptors: Sequence[Interceptor] = (),
         *,
         keep_frames: bool = False,
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         self.providers = providers
         self.router = router
         self.retry = retry
         self.interceptors = tuple(interceptors)
         self.keep_frames = keep_frames
+        #: One circuit breaker per target: a failing target is skipped for a while.
+        self.breakers = breakers if breakers is not None else CircuitBreakers()
 
     def targets_for(self, request: MessagesRequest) -> list[Target]:
         """The providers (and upstream models) to try for ``request``, in order."""
@@ -92,14 +96,17 @@ class ModelCalls:
             provider = self.provider_named(target.provider)
             record = context.begin_attempt(target.provider, target.model)
             try:
-                response = await provider.complete(request, context)
+                with self.breakers.guard(str(target)):
+                    response = await provider.complete(request, context)
             except BaseException as exc:
-                record.failed(exc)
+                _failed(record, exc)
                 raise
             record.succeeded()
             return response
 
-        return await with_failover(self.targets_for(request), attempt, self.retry, context.log)
+        return await with_failover(
+            self.targets_for(request), attempt, self.retry, context.log, on_overflow=self.router.long_context
+        )
 
     # ------------------------------------------------------------------ streams
 
@@ -135,14 +142,17 @@ class ModelCalls:
             provider = self.provider_named(target.provider)
             record = context.begin_attempt(target.provider, target.model)
             try:
-                opened = await first_frame(provider.stream(request, context))
+                with self.breakers.guard(str(target)):
+                    opened = await first_frame(provider.stream(request, context))
             except BaseException as exc:
-                record.failed(exc)
+                _failed(record, exc)
                 raise
             record.succeeded(first_token=True)
             return opened
 
-        return await with_failover(self.targets_for(request), attempt, self.retry, context.log)
+        return await with_failover(
+            self.targets_for(request), attempt, self.retry, context.log, on_overflow=self.router.long_context
+        )
 
     async def _routed_frames(self, request: MessagesRequest, context: RequestContext) -> AsyncIterator[bytes]:
         first, frames = await self.routed_open(request, context)
@@ -152,6 +162,13 @@ class ModelCalls:
                 yield frame
         finally:
             await close_quietly(frames)
+
+
+def _failed(record: Attempt, error: BaseException) -> None:
+    """Record an attempt's failure, and whether a circuit breaker refused it unsent."""
+    record.failed(error)
+    if isinstance(error, CircuitOpen):
+        record.skipped = SKIPPED_CIRCUIT_OPEN
 
 
 async def _kept(step: Step, first: bytes, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import structlog
 
+from lynkr_core.breaker import CircuitBreakers
 from lynkr_core.config import Settings
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import ExchangeObserver, Provider, RequestPreparer
@@ -85,6 +86,9 @@ class Pipeline:
             ),
             self.interceptors.values(),
             keep_frames=self.observers.active,
+            breakers=CircuitBreakers(
+                settings.core.circuit_breaker_failures, settings.core.circuit_breaker_cooldown_seconds
+            ),
         )
         #: What plugins' objects use to send a Messages request of their own.
         self.model_client = ModelClient(self._send_own)
@@ -138,6 +142,7 @@ class Pipeline:
             purpose=purpose,
             provider_name=self.settings.core.model_provider,
             router=self._route,
+            providers=self.providers.get,
         )
 
     def _route(self, request: MessagesRequest) -> list[tuple[str, str]]:

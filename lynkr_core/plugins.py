@@ -23,6 +23,8 @@ from lynkr_core import hookspecs
 from lynkr_core.config import Settings
 
 ENTRY_POINT_GROUP = "lynkr"
+#: The attribute of a plugin naming the hookspecs it defines for other plugins.
+HOOKSPECS_ATTRIBUTE = "lynkr_hookspecs"
 
 log = structlog.get_logger("lynkr.plugins")
 
@@ -83,14 +85,31 @@ class LynkrPluginManager(pluggy.PluginManager):
         self.strict = strict
         self.statuses: dict[str, PluginStatus] = {}
         self._trace = trace
+        self._plugin_hookspecs: list[object] = []
+
+    def add_plugin_hookspecs(self, plugin: Any) -> None:
+        """Add the hookspecs ``plugin`` defines for other plugins to implement: the class or
+        module (or a tuple of them) its ``lynkr_hookspecs`` attribute names; nothing when it
+        has none. Adding the same namespace twice is a no-op; a hook name that is taken
+        (by the core or another plugin) raises ``ValueError``."""
+        declared = getattr(plugin, HOOKSPECS_ATTRIBUTE, None)
+        if declared is None:
+            return
+        for namespace in declared if isinstance(declared, tuple | list) else (declared,):
+            if any(namespace is added for added in self._plugin_hookspecs):
+                continue
+            self.add_hookspecs(namespace)
+            self._plugin_hookspecs.append(namespace)
 
     def register_plugin(self, plugin: Any, name: str, status: PluginStatus | None = None) -> None:
         """Register ``plugin`` under ``name`` and mark it enabled (inline plugins, tests).
 
         Raises ``pluggy.PluginValidationError`` (and leaves it unregistered) for a
         hook implementation with no matching hookspec, with wrong arguments, or
-        marked ``wrapper``/``hookwrapper`` (lynkr calls each implementation itself).
+        marked ``wrapper``/``hookwrapper`` (lynkr calls each implementation itself). The
+        plugin's own hookspecs (``lynkr_hookspecs``) are added first.
         """
+        self.add_plugin_hookspecs(plugin)
         self.register(plugin, name=name)
         try:
             self.check_pending()
@@ -123,8 +142,11 @@ class LynkrPluginManager(pluggy.PluginManager):
     def hook_calls(self, hook_name: str, *, reverse: bool = False) -> list[HookCall]:
         """A hook's implementations in the order pluggy calls them: ``tryfirst`` ones first,
         ``trylast`` ones last, otherwise the plugin registered last first. ``reverse`` gives
-        the opposite order (shutdown)."""
-        impls = getattr(self.hook, hook_name).get_hookimpls()  # the reverse of the call order
+        the opposite order (shutdown). Empty for a hook nobody defines or implements."""
+        caller = getattr(self.hook, hook_name, None)
+        if caller is None:
+            return []
+        impls = caller.get_hookimpls()  # the reverse of the call order
         ordered = impls if reverse else reversed(impls)
         return [HookCall(i.plugin_name, hook_name, i.function, tuple(i.argnames)) for i in ordered]
 
@@ -177,17 +199,33 @@ def make_plugin_manager(
             return "not in LYNKR_PLUGINS"
         return None
 
+    loaded: list[tuple[str, Any, PluginStatus | None]] = []
     if load_entry_points:
         for entry_point in _entry_points():
-            _load_entry_point(pm, entry_point, blocked_reason(entry_point.name))
+            plugin = _import_entry_point(pm, entry_point, blocked_reason(entry_point.name))
+            if plugin is not None:
+                loaded.append((entry_point.name, plugin, pm.statuses[entry_point.name]))
     for name, plugin in plugins:
         reason = blocked_reason(name)
         if reason:
             pm.set_blocked(name)
             pm.statuses[name] = PluginStatus(name=name, reason=reason)
             continue
+        loaded.append((name, plugin, None))
+    # Every plugin's own hookspecs first, so that the order plugins load in does not matter
+    # to the plugins implementing them.
+    failed: set[str] = set()
+    for name, plugin, _status in loaded:
         try:
-            pm.register_plugin(plugin, name)
+            pm.add_plugin_hookspecs(plugin)
+        except Exception as exc:
+            failed.add(name)
+            pm.record_failure(name, f"{HOOKSPECS_ATTRIBUTE}: {type(exc).__name__}: {exc}", exc)
+    for name, plugin, status in loaded:
+        if name in failed:
+            continue
+        try:
+            pm.register_plugin(plugin, name, status)
         except Exception as exc:
             pm.record_failure(name, f"{type(exc).__name__}: {exc}", exc)
     for name in sorted((allowed or set()) - set(pm.statuses)):
@@ -205,9 +243,11 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
-def _load_entry_point(
+def _import_entry_point(
     pm: LynkrPluginManager, entry_point: importlib.metadata.EntryPoint, blocked: str | None
-) -> None:
+) -> Any:
+    """The object ``entry_point`` names, imported; ``None`` when it is blocked or fails to import
+    (then recorded)."""
     dist = entry_point.dist
     status = PluginStatus(
         name=entry_point.name,
@@ -218,9 +258,9 @@ def _load_entry_point(
     if blocked:
         pm.set_blocked(entry_point.name)
         status.reason = blocked
-        return
+        return None
     try:
-        plugin = entry_point.load()
-        pm.register_plugin(plugin, entry_point.name, status)
+        return entry_point.load()
     except Exception as exc:
         pm.record_failure(entry_point.name, f"{type(exc).__name__}: {exc}", exc)
+        return None

@@ -5,6 +5,11 @@ fault, a timeout, 429 or 5xx (``UpstreamError.retryable``). A ``Retry-After``
 is honoured when it is short enough to wait for; a longer one moves on to the
 next target at once, or reaches the client, which waits itself (Claude Code
 does).
+
+A prompt that does not fit the model's context window (``ContextOverflow``)
+is never retried; it goes to the long-context route when one is configured
+(``on_overflow``), else reaches the client as Anthropic's prompt-too-long
+error, on which Claude Code compacts the conversation.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import TypeVar
 
 import structlog
 
-from lynkr_core.errors import UpstreamError
+from lynkr_core.errors import ContextOverflow, UpstreamError
 from lynkr_core.routing import Target
 
 T = TypeVar("T")
@@ -38,7 +43,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, error: UpstreamError, rng: random.Random | None = None) -> float | None:
         """Seconds to wait before retry number ``retry`` (from 1); ``None``: don't retry."""
-        if not error.retryable or retry > self.retries:
+        if not error.retryable or not error.retry_same_target or retry > self.retries:
             return None
         if error.retry_after is not None:
             return error.retry_after if error.retry_after <= self.max_delay else None
@@ -53,12 +58,15 @@ async def with_failover(
     log: structlog.typing.FilteringBoundLogger,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_overflow: Target | None = None,
 ) -> T:
     """``attempt(target)`` for each target in turn until one succeeds.
 
     A retryable error is retried on the same target as ``policy`` allows,
     then the next target is tried; any other error is raised at once. When
-    every target failed, the last error is raised.
+    every target failed, the last error is raised. A ``ContextOverflow`` is
+    tried once on ``on_overflow`` (the long-context route), unless that is
+    the target that overflowed.
     """
     last: UpstreamError | None = None
     for position, target in enumerate(targets):
@@ -66,6 +74,11 @@ async def with_failover(
         while True:
             try:
                 return await attempt(target)
+            except ContextOverflow as exc:
+                if on_overflow is None or on_overflow == target:
+                    raise
+                log.info("context_overflow_rerouted", target=str(target), to=str(on_overflow), error=exc.message)
+                return await attempt(on_overflow)
             except UpstreamError as exc:
                 last = exc
                 if not exc.retryable:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
 
 from hypercorn.config import Config
 from hypercorn.run import run
@@ -44,6 +46,24 @@ def app_from_environment() -> ASGIApp:
     return create_app(settings)
 
 
+#: prometheus_client's variable for the directory its worker processes share metrics in.
+PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_metrics_between_workers(settings: Settings) -> Path:
+    """Point ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's convention) at an empty
+    ``LYNKR_HOME/prometheus`` unless the operator set it, before the workers are spawned:
+    each worker then writes its metrics there and any worker's ``/metrics`` adds them up.
+    Harmless without a metrics plugin. Returns the directory."""
+    configured = os.environ.get(PROMETHEUS_MULTIPROC_DIR)
+    path = Path(configured) if configured else Path(settings.core.home).expanduser() / "prometheus"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's counters would be added to this one's
+        stale.unlink()
+    os.environ[PROMETHEUS_MULTIPROC_DIR] = str(path)
+    return path
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     """Run the server until interrupted; returns the exit code.
 
@@ -59,6 +79,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     # One worker runs in this process (Hypercorn's workers=0): no supervisor and
     # no spawned child, which saves a whole interpreter's memory (~40 MB).
     config.workers = workers if workers > 1 else 0
+    if workers > 1:
+        share_metrics_between_workers(settings)
     config.worker_class = "asyncio"
     config.accesslog = None
     config.errorlog = "-"

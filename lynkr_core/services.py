@@ -18,7 +18,10 @@ import structlog
 if TYPE_CHECKING:
     import aiohttp
 
+    from lynkr_core.breaker import CircuitState
     from lynkr_core.config import Settings
+    from lynkr_core.plugins import HookCall
+    from lynkr_core.shedding import LoadStatus
     from lynkr_core.stores import SessionStore
     from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest
 
@@ -53,6 +56,30 @@ class Services:
     http: aiohttp.ClientSession
     model: ModelClient
     sessions: SessionStore | None = None
+    #: The plugin manager's ``hook_calls`` (``None``: no plugin manager, as in a unit test).
+    plugin_hooks: Callable[[str], list[HookCall]] | None = None
+    #: The core's circuit breakers' ``states`` (``None``: no app, as in a unit test).
+    circuit_states: Callable[[], list[CircuitState]] | None = None
+
+    def circuits(self) -> list[CircuitState]:
+        """Every upstream target's circuit breaker as it is now, one ``CircuitState`` each
+        (``target``, ``state`` closed/open/half_open, ``failures``, ``retry_in``,
+        ``opened``, ``skipped``), for targets used since the process started."""
+        return self.circuit_states() if self.circuit_states is not None else []
+
+    #: The core's load gauge's ``status`` (``None``: no app, as in a unit test).
+    load_status: Callable[[], LoadStatus] | None = None
+
+    def load(self) -> LoadStatus | None:
+        """The load shedding gauge as it is now (``LoadStatus``: ``active`` requests,
+        ``shed`` since start, the limits, ``memory_mb`` last read); ``None`` without an app."""
+        return self.load_status() if self.load_status is not None else None
+
+    def hook_calls(self, hook_name: str) -> list[HookCall]:
+        """The implementations of ``hook_name``, in hook order, each callable with keyword
+        arguments (it takes the ones it names) and naming its plugin: how a plugin calls a
+        hook it defines for others (``lynkr_hookspecs``). Empty when nobody implements it."""
+        return self.plugin_hooks(hook_name) if self.plugin_hooks is not None else []
 
     @property
     def home(self) -> Path:

@@ -69,6 +69,13 @@ class SessionStore(abc.ABC):
     async def delete(self, session_id: str) -> bool:
         """Forget a session; ``False`` when there was none."""
 
+    async def exchange(self, request_id: str) -> StoredExchange | None:
+        """One exchange by its request id, once recorded (``None``: none is kept under it);
+        what ``/v1/responses`` reads for ``previous_response_id``. The default raises
+        ``NotImplementedError``: this store cannot look an exchange up (callers tell their
+        client that the lookup is not supported)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look up an exchange by its request id")
+
 
 #: Every store contract, by the key a registration is filed under.
 STORE_CONTRACTS: dict[str, type] = {"sessions": SessionStore}

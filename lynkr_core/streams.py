@@ -108,6 +108,25 @@ async def tap(frames: AsyncIterator[bytes], *observers: Observer) -> AsyncIterat
             await aclose()
 
 
+def usage_from_frames(frames: Iterable[bytes]) -> Usage | None:
+    """The tokens a stream's frames report (``message_start``'s usage, updated by
+    ``message_delta``'s), parsing only the frames that carry those two events: far cheaper
+    than ``message_from_frames`` when only the usage is wanted. ``None`` before
+    ``message_start``."""
+    accumulator = MessageAccumulator()
+
+    def keep(event: StreamEvent) -> None:
+        if isinstance(event, MessageStart | MessageDelta):
+            accumulator.add(event)
+
+    watcher = EventTap(keep)
+    for frame in frames:
+        if b"message_start" in frame or b"message_delta" in frame:
+            watcher.feed(frame)
+    message = accumulator.message()
+    return None if message is None else message.usage
+
+
 def message_from_frames(frames: Iterable[bytes]) -> MessageResponse | None:
     """The message a stream's frames add up to (``None`` before its ``message_start``)."""
     accumulator = MessageAccumulator()

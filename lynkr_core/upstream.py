@@ -45,7 +45,11 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
 
 
 def error_from_exception(exc: BaseException, url: str) -> UpstreamError:
-    """A connection fault or a timeout talking to ``url`` (always retryable)."""
+    """A connection fault or a timeout talking to ``url`` (always retryable; a TLS
+    certificate lynkr does not trust only on another target: it cannot succeed here)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return UpstreamError(f"cannot connect to upstream {url}: {exc.certificate_error}", status=502,
+                             retry_same_target=False)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return UpstreamError(f"connecting to upstream {url} timed out", status=504, error_type="timeout_error")
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):

@@ -141,7 +141,9 @@ def test_claude_code_reports_a_bad_request_from_upstream(tmp_path, upstream):
     workdir, home = tmp_path / "work", tmp_path / "home"
     workdir.mkdir()
     home.mkdir()
-    upstream._script.append(ErrorReply(400, message="deployment rejects model claude-opus-4-8 here"))
+    # Claude Code 2.1.337 asks up to six times (with more tools the second half) before it
+    # reports a 400; 2.1.197 reports the first
+    upstream._script.extend([ErrorReply(400, message="deployment rejects model claude-opus-4-8 here")] * 10)
     with serving_in_thread(_lynkr(upstream.base_url)) as url:
         result = _run_claude(url, workdir, home, "--output-format", "stream-json", "--verbose")
 

@@ -80,14 +80,15 @@ def test_passthrough_mode_leaves_every_tool_to_the_cli(dirs):
 
 def test_server_mode_runs_lynkr_tools_inside_a_cli_turn(dirs):
     workdir, home = dirs
-    (workdir / "source.txt").write_text("a line only lynkr's tool read\n")
     target = workdir / "copy.txt"
 
     def model(body: dict[str, Any]) -> Reply:
         last = body["messages"][-1]["content"]
         results = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(last, list) else []
         if not results:
-            return Reply.tool_use("workspace_read", {"path": "source.txt"}, id="toolu_lynkr")
+            # not workspace_read: lynkr does not offer the CLI a second Read
+            return Reply.tool_use("workspace_task_create", {"title": "a task only lynkr's tool made"},
+                                  id="toolu_lynkr")
         if results[0]["tool_use_id"] == "toolu_lynkr":
             text = results[0]["content"].splitlines()[-1]
             return Reply.tool_use("Write", {"file_path": str(target), "content": text}, id="toolu_cli")
@@ -102,10 +103,11 @@ def test_server_mode_runs_lynkr_tools_inside_a_cli_turn(dirs):
         fake.stop_thread()
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert target.read_text() == "a line only lynkr's tool read"
+    assert "a task only lynkr's tool made" in target.read_text()
     assert "copied" in result.stdout
     first, second, third = fake.message_requests
-    assert {"Write", "workspace_read", "workspace_git_commit"} <= set(tool_names(first))
+    assert {"Write", "workspace_task_create", "workspace_git_commit"} <= set(tool_names(first))
+    assert "workspace_read" not in tool_names(first)  # the CLI has its own Read
     # The second upstream call is lynkr's loop answering its own tool; the third is the
     # CLI's next turn, answering its Write, with lynkr's exchange hidden from it.
     assert [r["tool_use_id"] for r in tool_results(second)] == ["toolu_lynkr"]

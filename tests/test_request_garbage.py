@@ -14,7 +14,8 @@ from lynkr_core.testing.server import make_test_app, serving
 
 SERVER_CODE = ("lynkr_core", "hypercorn", "starlette", "asyncio")
 # A tool of the client's own: only then are lynkr's tools offered too.
-TOOLS = [{"name": "Read", "description": "read a file", "input_schema": {"type": "object"}}]
+# a client tool that no tool of lynkr's duplicates: all of lynkr's are offered (server mode)
+TOOLS = [{"name": "get_weather", "description": "weather of a city", "input_schema": {"type": "object"}}]
 BODY = {"model": "m", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}], "tools": TOOLS}
 
 

@@ -48,7 +48,7 @@ def results_message(calls: list[PendingCall], results: list[ToolResult]) -> Mess
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": call.id,
-            "content": result.text or "(no output)",
+            "content": result.blocks or result.text or "(no output)",
         }
         if result.is_error:
             block["is_error"] = True

@@ -7,6 +7,7 @@ import contextlib
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -17,6 +18,10 @@ from starlette.applications import Starlette
 from lynkr_core.app import create_app
 from lynkr_core.config import Settings
 from lynkr_core.plugins import make_plugin_manager
+
+#: How long ``serving`` waits for lynkr to listen: start-up runs every plugin's ``start``
+#: (MCP servers, indexes), which a busy machine makes slow.
+STARTUP_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -67,7 +72,7 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(task, timeout=30)
 
 
 @contextlib.contextmanager
@@ -93,7 +98,7 @@ def serving_in_thread(app: Starlette) -> Iterator[str]:
 
     thread = threading.Thread(target=run, name="lynkr-test-server", daemon=True)
     thread.start()
-    ready.wait(timeout=15)
+    ready.wait(timeout=STARTUP_SECONDS + 30)
     if "error" in holder or "url" not in holder:
         raise RuntimeError(f"lynkr test server did not start: {holder.get('error')!r}")
     try:
@@ -103,16 +108,18 @@ def serving_in_thread(app: Starlette) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-async def _wait_until_listening(port: int, task: asyncio.Task[Any]) -> None:
-    for _ in range(200):
+async def _wait_until_listening(port: int, task: asyncio.Task[Any], within: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + within
+    while True:
         if task.done():
             task.result()  # raises the start-up error
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"lynkr did not listen on port {port} within {within} s") from None
             await asyncio.sleep(0.02)
             continue
         writer.close()
         await writer.wait_closed()
         return
-    raise RuntimeError(f"lynkr did not listen on port {port}")

@@ -434,6 +434,7 @@ def decode_request(body: bytes) -> MessagesRequest:
     """
     request = _decode_keeping_extras(body, _strict_request_decoder, _request_decoder, _known_request_fields)
     _check_tool_names(request.tools)
+    request = _with_anthropic_tool_choice(request)
     _check_nested(request.tool_choice, _tool_choice_decoder, "tool_choice")
     _check_nested(request.metadata, _metadata_decoder, "metadata")
     if request.thinking is not UNSET:
@@ -462,6 +463,34 @@ def _check_nested(raw_value: Any, decoder: msgspec.json.Decoder, path: str) -> N
         decoder.decode(raw_value)
     except msgspec.ValidationError as exc:
         raise msgspec.ValidationError(_relocated(str(exc), path)) from None
+
+
+#: OpenAI's string ``tool_choice`` values and their Anthropic equivalents.
+_OPENAI_TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
+
+
+def _with_anthropic_tool_choice(request: MessagesRequest) -> MessagesRequest:
+    """``request`` with an OpenAI-shaped ``tool_choice`` (``{"type": "function", "function":
+    {"name": ...}}``, or ``"auto"``, ``"required"``, ``"none"``), which clients used to both
+    APIs send in Messages requests too, rewritten in Anthropic's shape; any other value
+    unchanged (and checked by the caller)."""
+    if request.tool_choice is UNSET:
+        return request
+    text = bytes(memoryview(request.tool_choice))
+    if text.lstrip().startswith(b"{") and b'"function"' not in text:
+        return request  # the usual case, Anthropic's own shape: no decoding
+    try:
+        value = _any_decoder.decode(request.tool_choice)
+    except msgspec.DecodeError:
+        return request
+    if isinstance(value, str) and value in _OPENAI_TOOL_CHOICES:
+        choice: dict[str, Any] = {"type": _OPENAI_TOOL_CHOICES[value]}
+    elif isinstance(value, dict) and value.get("type") == "function" and isinstance(value.get("function"), dict) \
+            and isinstance(value["function"].get("name"), str):
+        choice = {"type": "tool", "name": value["function"]["name"]}
+    else:
+        return request
+    return request.replace(tool_choice=Raw(msgspec.json.encode(choice)))
 
 
 def _check_tool_names(tools: list[Raw] | UnsetType) -> None:

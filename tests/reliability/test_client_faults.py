@@ -290,9 +290,10 @@ WIRES = {"openai": OPENAI, "anthropic": ANTHROPIC}
 # --- the client side ---------------------------------------------------------------------
 
 
-#: A tool of the client's: lynkr offers its own tools only to requests that bring some.
-CLIENT_TOOL = {"name": "Read", "description": "Read a file of the client's.", "input_schema": {
-    "type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}}
+#: A tool of the client's: lynkr offers its own tools only to requests that bring some (and
+#: not those that duplicate the client's: this one duplicates none of them).
+CLIENT_TOOL = {"name": "get_weather", "description": "Weather of a city.", "input_schema": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 
 
 def messages_body(text: str, *, stream: bool) -> bytes:

@@ -150,6 +150,8 @@ def _env(provider: str, upstream: str, workspace: str) -> dict[str, str]:
             "OPENAI_ENDPOINT": upstream + "/v1/chat/completions",
             "OPENAI_API_KEY": UPSTREAM_KEY,
             "OPENAI_MODEL": "gpt-4o",
+            # a window that holds 10,000 tools (570k tokens): gpt-4o's 128k would refuse them
+            "OPENAI_CONTEXT_WINDOW": "2000000",
             **common,
         }
     return {

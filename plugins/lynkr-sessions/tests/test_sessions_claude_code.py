@@ -1,8 +1,9 @@
 """The real Claude Code CLI, three turns of one session (``--session-id``, then ``--resume``),
 through lynkr in server mode with lynkr-tools-workspace, to a scripted upstream.
 
-On turn 1 the model reads a file with lynkr's ``workspace_read``; the CLI never sees that
-call. The session is recorded under the CLI's session id with every turn, and turns 2
+On turn 1 the model notes the file's line with lynkr's ``workspace_task_create`` (lynkr
+does not offer the CLI its ``workspace_read``: the CLI has its own Read); the CLI never
+sees that call. The session is recorded under the CLI's session id with every turn, and turns 2
 and 3 carry the hidden call and its result again, before the CLI's copy of the answer,
 turn 3 starting with exactly the bytes of turn 2's restored part.
 """
@@ -44,8 +45,8 @@ def model(body: dict[str, Any]) -> Reply:
         return Reply.text(f"source.txt says: {SECRET_LINE}")
     if PROMPTS[0] in last_user_texts(body):
         return Reply([{"type": "text", "text": "Let me read it."},
-                      {"type": "tool_use", "id": "toolu_lynkr_read", "name": "workspace_read",
-                       "input": {"path": "source.txt"}}])
+                      {"type": "tool_use", "id": "toolu_lynkr_read", "name": "workspace_task_create",
+                       "input": {"title": SECRET_LINE}}])
     return Reply.text(f"answered turn with {len(body['messages'])} messages")
 
 
@@ -90,10 +91,10 @@ def test_a_claude_code_session_is_recorded_and_keeps_what_lynkrs_tools_read(tmp_
     assert [PROMPTS[n] in last_user_texts(row["request"]) for n, row in enumerate(rows)] == [True] * 3
     assert [len(row["steps"]) for row in rows] == [2, 1, 1]
     [call] = rows[0]["steps"][0]["tool_calls"]
-    assert call["name"] == "workspace_read" and SECRET_LINE in call["result"]
+    assert call["name"] == "workspace_task_create" and SECRET_LINE in call["result"]
 
     read, read_result, second, third = fake.message_requests
-    assert "workspace_read" in [tool["name"] for tool in read.json["tools"]]
+    assert "workspace_task_create" in [tool["name"] for tool in read.json["tools"]]
     # turn 2 has the hidden call and its result, before the CLI's copy of the answer
     roles = [m["role"] for m in second.json["messages"]]
     assert roles == ["user", "system", "assistant", "user", "assistant", "user"]
