@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -49,6 +49,9 @@ class PolicySettings(msgspec.Struct, kw_only=True):
     git_commit_regex: str = ""
     git_require_tests: bool = False
     allow_test_command: bool | None = None
+    mcp_permission_mode: Literal["auto", "require", "deny"] = "auto"
+    mcp_permission_allow: list[str] = []
+    mcp_permission_deny: list[str] = []
 
 
 ENV = {
@@ -64,6 +67,9 @@ ENV = {
     "git_commit_regex": "POLICY_GIT_COMMIT_REGEX",
     "git_require_tests": "POLICY_GIT_REQUIRE_TESTS",
     "allow_test_command": "POLICY_ALLOW_TEST_COMMAND",
+    "mcp_permission_mode": "MCP_SANDBOX_PERMISSION_MODE",
+    "mcp_permission_allow": "MCP_SANDBOX_PERMISSION_ALLOW",
+    "mcp_permission_deny": "MCP_SANDBOX_PERMISSION_DENY",
 }
 
 #: Settings in which an operator names the project's test command. Naming one is

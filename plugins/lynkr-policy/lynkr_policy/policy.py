@@ -8,6 +8,7 @@ from lynkr_policy.config import PolicySettings
 from lynkr_policy.files import FileRules
 from lynkr_policy.git_rules import COMMIT, PUSH, GitRules, compile_commit_regex
 from lynkr_policy.limits import bytes_cap_reason, call_cap_reason, tool_list_reason
+from lynkr_policy.mcp_rules import McpRules
 from lynkr_policy.require_tests import RequiredTests
 
 #: Running the project's test command: guarded, permitted by ``POLICY_ALLOW_TEST_COMMAND``.
@@ -23,7 +24,8 @@ class LynkrPolicy(Policy):
     ``POLICY_GIT_REQUIRE_TESTS``) a test run. A push that passes them all
     gets the ``Permit`` the core requires, and so does a test run when
     ``POLICY_ALLOW_TEST_COMMAND`` holds, unless the call also takes a guarded
-    action this policy has no setting for (``shell.run``).
+    action this policy has no setting for (``shell.run``). An MCP tool (opaque effects)
+    is permitted or refused by ``MCP_SANDBOX_PERMISSION_*`` (``mcp_rules``).
     """
 
     name = "lynkr-policy"
@@ -49,6 +51,11 @@ class LynkrPolicy(Policy):
             commit_regex=commit_regex,
         )
         self.tests = RequiredTests() if config.git_require_tests else None
+        self.mcp = McpRules(
+            mode=config.mcp_permission_mode,
+            allow=tuple(glob.strip() for glob in config.mcp_permission_allow if glob.strip()),
+            deny=tuple(glob.strip() for glob in config.mcp_permission_deny if glob.strip()),
+        )
         #: Guarded actions this policy permits; a push only gets this far when allowed.
         self.permitted = frozenset({PUSH} | ({TEST_COMMAND} if config.allow_test_command else set()))
 
@@ -74,6 +81,9 @@ class LynkrPolicy(Policy):
             reason = await self.tests.reason(context)
         if reason is not None:
             return Denial(reason)
+        mcp_verdict = self.mcp.verdict(view.name)
+        if mcp_verdict is not None:
+            return mcp_verdict
         guarded = view.actions & GUARDED_ACTIONS
         if TEST_COMMAND in guarded and TEST_COMMAND not in self.permitted:
             return Denial(
