@@ -1,1 +1,20 @@
-"""lynkr web search: runs Anthropic's web search server tool against a configured backend (SearXNG, Brave, Tavily)."""
+"""lynkr-web-search: Anthropic's web search server tool for upstreams that cannot run it.
+
+Requests carrying ``web_search_20250305`` to a non-Anthropic provider are answered with
+searches lynkr runs against SearXNG's JSON API (or Brave, Tavily), in Anthropic's own
+blocks, as JSON or as a stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lynkr_core import Interceptor, Settings, hookimpl
+from lynkr_web_search.config import load_settings
+from lynkr_web_search.interceptor import WebSearch
+
+
+@hookimpl
+def lynkr_register_interceptors(register: Callable[[Interceptor], None], settings: Settings) -> None:
+    """Register the web search interceptor (``ConfigError`` for an invalid setting)."""
+    register(WebSearch(load_settings(settings)))
