@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,28 @@ def open_sqlite(path: Path | str, *, busy_timeout: float = 10.0) -> sqlite3.Conn
     Python's implicit (deferred) transactions: use ``write_transaction`` for writes.
     ``busy_timeout``: seconds a writer waits for another process's lock."""
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
+    try:
+        _switch_to_wal(connection, busy_timeout)
+        connection.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        connection.close()
+        raise
     return connection
+
+
+def _switch_to_wal(connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting up to ``busy_timeout`` for a lock: on a database
+    still in rollback mode (a new one another connection is creating) SQLite answers
+    "database is locked" at once instead of calling its busy handler."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
