@@ -10,24 +10,15 @@ fails it in CI. Aider talks to lynkr's ``/v1/chat/completions`` through
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from lynkr_core.testing.claude_code import REPO
+from lynkr_core.testing.installed import installed_program
 
 
 def aider_binary() -> str:
     """Aider's path; skips (or, with ``CI`` set, fails) the calling test without it."""
-    candidates = [os.environ.get("LYNKR_AIDER_BIN"), str(REPO / ".tools/aider/bin/aider"), shutil.which("aider")]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("Aider is not installed; scripts/test installs it")
-    pytest.skip("Aider is not installed (run scripts/install-aider)")
+    return installed_program("Aider", "LYNKR_AIDER_BIN", "aider/bin/aider", "aider", "install-aider")
 
 
 def run_aider(

@@ -9,28 +9,16 @@ unnoticed.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from lynkr_core.testing.installed import installed_program
 
 
 def claude_binary() -> str:
     """The CLI's path; skips (or, with ``CI`` set, fails) the calling test without it."""
-    candidates = [
-        os.environ.get("LYNKR_CLAUDE_BIN"),
-        str(REPO / ".tools/claude-code/node_modules/.bin/claude"),
-        shutil.which("claude"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("the Claude Code CLI is not installed; scripts/test installs it")
-    pytest.skip("the Claude Code CLI is not installed (run scripts/install-claude-code)")
+    return installed_program("the Claude Code CLI", "LYNKR_CLAUDE_BIN", "claude-code/node_modules/.bin/claude", "claude",
+                             "install-claude-code")
 
 
 def run_claude(

@@ -10,13 +10,10 @@ fresh ``CODEX_HOME``: a custom model provider whose ``base_url`` is lynkr's
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from lynkr_core.testing.claude_code import REPO
+from lynkr_core.testing.installed import installed_program
 
 #: The environment variable Codex reads lynkr's client key from.
 KEY_VARIABLE = "LYNKR_API_KEY"
@@ -24,17 +21,7 @@ KEY_VARIABLE = "LYNKR_API_KEY"
 
 def codex_binary() -> str:
     """The CLI's path; skips (or, with ``CI`` set, fails) the calling test without it."""
-    candidates = [
-        os.environ.get("LYNKR_CODEX_BIN"),
-        str(REPO / ".tools/codex/node_modules/.bin/codex"),
-        shutil.which("codex"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("the Codex CLI is not installed; scripts/test installs it")
-    pytest.skip("the Codex CLI is not installed (run scripts/install-codex)")
+    return installed_program("the Codex CLI", "LYNKR_CODEX_BIN", "codex/node_modules/.bin/codex", "codex", "install-codex")
 
 
 def codex_config(base_url: str, model: str) -> str:

@@ -40,7 +40,7 @@ import anthropic
 import pytest
 from starlette.applications import Starlette
 
-from lynkr_core.testing.claude_code import REPO
+from lynkr_core.testing.installed import REPO
 from lynkr_core.testing.server import make_test_app, serving
 from lynkr_core.wire.sse import SSEParser
 

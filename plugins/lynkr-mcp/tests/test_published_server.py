@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lynkr_core.testing.claude_code import REPO
 from lynkr_core.testing.fake_anthropic import FakeAnthropic
+from lynkr_core.testing.installed import REPO
 
 from .conftest import calls_then_reports, lynkr_serving, write_manifest
 
