@@ -981,3 +981,14 @@ def test_property_request_round_trip(request: dict[str, Any]) -> None:
                 assert _json(A.encode(block)) == original
             else:
                 assert block == original
+
+
+def test_a_messages_texts_skip_other_and_unreadable_blocks():
+    request = A.decode_request(json.dumps({
+        "model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "first"}, 5, {"type": "text", "text": 7},
+                {"type": "tool_result", "tool_use_id": "t", "content": "not text"},
+                {"type": "text", "text": "second"}]},
+            {"role": "user", "content": "plain"}]}).encode())
+    assert [message.texts() for message in request.messages] == [["first", "second"], ["plain"]]

@@ -332,6 +332,24 @@ class Message(msgspec.Struct, kw_only=True):
             return [TextBlock(text=self.content)]
         return [decode_block(raw) for raw in self.content]
 
+    def texts(self) -> list[str]:
+        """The text of its text blocks, in order; only those are decoded, and one that
+        does not decode is left out (a plugin reading the conversation never fails on a
+        block it does not need: the request goes on as it came)."""
+        if isinstance(self.content, str):
+            return [self.content]
+        texts = []
+        for raw in self.content:
+            try:
+                if block_type(raw) != "text":
+                    continue
+                block = decode_block(raw)
+            except (msgspec.MsgspecError, UnicodeDecodeError):
+                continue
+            if isinstance(block, TextBlock):
+                texts.append(block.text)
+        return texts
+
 
 class MessagesRequest(msgspec.Struct, kw_only=True, dict=True):
     """``POST /v1/messages`` (and, without ``max_tokens``, ``count_tokens``)."""

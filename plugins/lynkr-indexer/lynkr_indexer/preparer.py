@@ -44,13 +44,13 @@ class RepoContext(RequestPreparer):
         """The request with the map appended to its system prompt, or ``None`` (unchanged)."""
         if self.mode == "off" or not self.index.available():
             return None
+        first = _first_user_text(request)
         try:
-            first = _first_user_text(request)
             if self.mode == "auto" and _sends_claude_md(request, first):
                 return None
         except (msgspec.ValidationError, msgspec.DecodeError):
-            # A block lynkr cannot read: the request goes on as it came (an Anthropic-format
-            # upstream judges it; a translating provider refuses it with a 400 of its own).
+            # A system block lynkr cannot read: the request goes on as it came (an
+            # Anthropic-format upstream judges it; a translating provider refuses it).
             return None
         text = await self.index.read(lambda connection: self._context(connection, first))
         if not text:
@@ -89,5 +89,5 @@ def _first_user_text(request: anthropic.MessagesRequest) -> str:
     for message in request.messages:
         if message.role != "user":
             continue
-        return "\n".join(block.text for block in message.blocks() if isinstance(block, anthropic.TextBlock))
+        return "\n".join(message.texts())
     return ""

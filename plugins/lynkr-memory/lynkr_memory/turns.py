@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import msgspec
-
 from lynkr_core import anthropic
 
 _ADDED = re.compile(
@@ -20,19 +18,7 @@ def typed_text(message: anthropic.Message) -> str:
     """The text blocks of a user ``message`` that its user typed, joined ("" when none)."""
     if message.role != "user":
         return ""
-    if isinstance(message.content, str):
-        texts = [message.content]
-    else:
-        texts = []
-        for raw in message.content:
-            try:
-                if anthropic.block_type(raw) != "text":
-                    continue
-                block = anthropic.decode_block(raw)
-            except (msgspec.MsgspecError, UnicodeDecodeError):
-                continue
-            if isinstance(block, anthropic.TextBlock):
-                texts.append(block.text)
+    texts = message.texts()
     kept = [_ADDED.sub(" ", text).strip() for text in texts]
     return "\n".join(text for text in kept if text and not _NOT_TYPED.match(text))
 

@@ -209,19 +209,7 @@ def prompts_backwards(messages: Sequence[anthropic.Message]) -> Iterator[str]:
     for message in reversed(messages):
         if message.role != "user":
             continue
-        if isinstance(message.content, str):
-            texts = [message.content]
-        else:
-            texts = []
-            for raw in message.content:
-                try:
-                    if anthropic.block_type(raw) != "text":
-                        continue
-                    block = anthropic.decode_block(raw)
-                except (msgspec.MsgspecError, UnicodeDecodeError):
-                    continue
-                if isinstance(block, anthropic.TextBlock) and classify.typed_by_user(block.text):
-                    texts.append(block.text)
+        texts = [text for text in message.texts() if classify.typed_by_user(text)]
         if texts:
             yield "\n".join(texts)
 
