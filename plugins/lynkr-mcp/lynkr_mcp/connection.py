@@ -88,6 +88,8 @@ class ServerConnection:
         self._stopping = False
         self._lost = False
         self._refresh = False
+        self._relisted = asyncio.Event()  # clear while a list_changed re-listing is pending
+        self._relisted.set()
         self._was_ready = False
         self._failure_noted = False
 
@@ -134,6 +136,7 @@ class ServerConnection:
         """Stop the server (its process tree, for stdio) and wait for it: a session is
         closed as the SDK does it, an attempt still connecting is cancelled."""
         self._stopping = True
+        self._relisted.set()
         self._wake.set()
         if self._task is not None:
             if self.state in ("starting", "restarting"):
@@ -223,6 +226,7 @@ class ServerConnection:
     async def _serve_once(self) -> None:
         """Connect, list, serve until lost or stopped (``_was_ready`` says how far it got)."""
         self._lost = self._refresh = False
+        self._relisted.set()
         self._wake.clear()
         errlog = self._open_errlog()
         try:
@@ -271,6 +275,8 @@ class ServerConnection:
                 except Exception as exc:
                     log.warning("mcp_relist_failed", server=self.name, error=type(exc).__name__)
                     continue
+                finally:
+                    self._relisted.set()
                 log.info("mcp_tools_changed", server=self.name, tools=len(tools))
                 self._keep_tools(tools)
 
@@ -287,8 +293,12 @@ class ServerConnection:
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, mcp_types.ToolListChangedNotification):
+            # Noted before the result of the call that changed the tools reaches the model:
+            # the next listing waits for the new one (``tools_settled``).
             self._refresh = True
+            self._relisted.clear()
             self._wake.set()
+            self.on_tools_changed(self)
         elif isinstance(message, Exception):
             log.warning("mcp_transport_error", server=self.name, error=type(message).__name__)
 
@@ -304,6 +314,12 @@ class ServerConnection:
         self.state = state
         self._changed.set()
         self._changed = asyncio.Event()
+
+    async def tools_settled(self) -> None:
+        """Wait (at most the start-up timeout) for a re-listing the server asked for."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.timing.startup):
+                await self._relisted.wait()
 
     async def _changed_event(self) -> None:
         await self._changed.wait()

@@ -123,6 +123,7 @@ class McpToolSource(ToolSource):
     async def list_tools(self) -> Sequence[Tool]:
         """The tools of every server that has not been given up: ready ones, those (re)starting,
         and, with ``MCP_LAZY_START``, those whose tools are known from an earlier run."""
+        await asyncio.gather(*(connection.tools_settled() for connection in self.connections.values()))
         timeout = self.config.call_timeout_ms / 1000
         return [
             McpTool(connection, tool, timeout=timeout, limit=self.config.max_result_bytes)
