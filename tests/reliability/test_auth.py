@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +23,7 @@ from yarl import URL
 
 from lynkr_core import middleware
 from lynkr_core.testing.fake_anthropic import FakeAnthropic
-from lynkr_core.testing.server import free_port, make_test_app, serving
+from lynkr_core.testing.server import STARTUP_SECONDS, free_port, make_test_app, serving
 
 KEY = "lynkr-team-key-0123456789abcdef"
 OTHER_KEY = "lynkr-ci-key-fedcba9876543210"
@@ -188,13 +189,15 @@ def test_lynkr_start_on_a_public_address_starts_with_keys(tmp_path):
 
 async def _statuses_once_up(url: str, process) -> dict[str, int]:
     async with aiohttp.ClientSession() as http:
-        for _ in range(300):
+        deadline = time.monotonic() + STARTUP_SECONDS  # every plugin loads: slow on a busy machine
+        while True:
             assert process.poll() is None, "lynkr exited"
             try:
                 async with http.get(url + "/health") as response:
                     health = response.status
                 break
             except aiohttp.ClientError:
+                assert time.monotonic() < deadline, "lynkr did not listen"
                 await asyncio.sleep(0.05)
         async with http.get(url + "/v1/models") as response:
             anonymous = response.status
