@@ -15,7 +15,6 @@ from typing import Any
 import msgspec
 
 from lynkr_core import RequestContext, RequestPreparer, anthropic
-from lynkr_indexer.repomap import mentioned_files
 from lynkr_indexer.summary import summary
 from lynkr_indexer.workspace import WorkspaceIndex
 
@@ -71,7 +70,7 @@ class RepoContext(RequestPreparer):
             return ""
         if self.mode == "summary":
             return "Repository summary (from lynkr's index):\n" + summary(connection)
-        mentioned = mentioned_files(connection, first_message)
+        mentioned = self.index.mapper.mentioned_files(connection, generation, first_message)
         repo_map = self.index.mapper.render(connection, generation, budget=self.budget, mentioned=mentioned)
         if not repo_map:
             return ""

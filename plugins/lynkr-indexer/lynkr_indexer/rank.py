@@ -32,6 +32,8 @@ class Graph:
     name_edges: dict[tuple[int, str], list[tuple[int, float]]]
     #: The same edges by referring file position: ((defining file id, name), share).
     source_keys: list[list[tuple[tuple[int, str], float]]]
+    #: File id -> position in ``files``.
+    position: dict[int, int]
 
     @property
     def edges(self) -> dict[int, dict[int, float]]:
@@ -44,8 +46,10 @@ def build_graph(connection: sqlite3.Connection) -> Graph:
     paths = dict(connection.execute("SELECT id, path FROM files WHERE status = 'indexed' ORDER BY path").fetchall())
     files = list(paths)
     position = {file_id: n for n, file_id in enumerate(files)}
-    definers: dict[str, list[int]] = defaultdict(list)
-    for name, file_id in connection.execute("SELECT DISTINCT name, file_id FROM symbols ORDER BY name, file_id"):
+    definers: dict[str, list[int]] = defaultdict(list)  # of the names some reference leaves unresolved
+    for name, file_id in connection.execute(
+            """SELECT DISTINCT name, file_id FROM symbols WHERE name IN (SELECT name FROM refs WHERE target_id IS NULL)
+            ORDER BY name, file_id"""):
         definers[name].append(file_id)
     weights: list[dict[int, float]] = [{} for _ in files]
     by_name: dict[tuple[int, str], list[tuple[int, float]]] = defaultdict(list)
@@ -69,7 +73,7 @@ def build_graph(connection: sqlite3.Connection) -> Graph:
     for key, sources in name_edges.items():
         for source, share in sources:
             source_keys[source].append((key, share))
-    return Graph(files, paths, out, name_edges, source_keys)
+    return Graph(files, paths, out, name_edges, source_keys, position)
 
 
 def pagerank(
@@ -110,7 +114,7 @@ def seeded_pagerank(graph: Graph, seeds: list[int], *, damping: float = 0.85, ep
     seeds' neighbourhood is touched, so it costs little however large the graph is. With
     the ordinary PageRank it gives any mix of the two by linearity:
     PR(jump = (1 - w) uniform + w seeds) = (1 - w) PR + w seeded."""
-    position = {f: n for n, f in enumerate(graph.files)}
+    position = graph.position
     starts = [position[s] for s in seeds if s in position]
     if not starts:
         return {}
@@ -141,7 +145,7 @@ def symbol_scores(graph: Graph, rank: dict[int, float]) -> dict[tuple[int, str],
     """How much rank flows to each (file, name) definition: the referring files' rank,
     shared in proportion to the weight of their references. Only files with rank count,
     so a sparse ``rank`` (a seeded one) is cheap."""
-    position = {f: n for n, f in enumerate(graph.files)} if len(rank) < len(graph.files) else None
+    position = graph.position if len(rank) < len(graph.files) else None
     scores: dict[tuple[int, str], float] = {}
     items = ((position[f], value) for f, value in rank.items() if f in position) if position is not None \
         else enumerate(rank.get(f, 0.0) for f in graph.files)

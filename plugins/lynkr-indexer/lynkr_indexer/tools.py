@@ -11,7 +11,6 @@ import msgspec
 
 from lynkr_core import Tool, ToolContext, ToolEffects, ToolError
 from lynkr_indexer.db import search_symbols, symbol_rows
-from lynkr_indexer.repomap import mentioned_files
 from lynkr_indexer.workspace import WorkspaceIndex
 
 Kind = Literal["function", "method", "class", "struct", "interface", "trait", "enum", "union", "type",
@@ -201,9 +200,9 @@ class RepoMap(_IndexTool):
         await self.index.ensure_fresh()
 
         def render(connection: sqlite3.Connection) -> str:
-            mentioned = mentioned_files(connection, args.focus) if args.focus else frozenset()
-            return self.index.mapper.render(connection, self.index.generation(connection),
-                                            budget=args.max_tokens, mentioned=mentioned)
+            mapper, generation = self.index.mapper, self.index.generation(connection)
+            mentioned = mapper.mentioned_files(connection, generation, args.focus) if args.focus else frozenset()
+            return mapper.render(connection, generation, budget=args.max_tokens, mentioned=mentioned)
 
         text = await self.index.read(render)
         return text or "The index is empty: no source files were found in the workspace (or indexing has not finished)."

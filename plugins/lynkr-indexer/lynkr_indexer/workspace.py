@@ -65,6 +65,10 @@ class WorkspaceIndex:
             # background, then watch
             self._spawn(self._refresh_logged())
             self._start_watching()
+        elif self.root.is_dir():
+            log.info("workspace_not_indexed", root=str(self.root),
+                     hint="the first workspace tool call builds the index; `lynkr index` builds it now, "
+                          "INDEXER_AUTO_INDEX=true at every start-up without one")
 
     def _start_watching(self) -> None:
         if self.settings.freshness == "watch" and not self._watching and self.root.is_dir():

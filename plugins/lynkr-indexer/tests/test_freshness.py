@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog.testing
 from lynkr_indexer.config import IndexerSettings
 from lynkr_indexer.db import search_symbols
 from lynkr_indexer.workspace import WorkspaceIndex
@@ -31,9 +32,14 @@ async def test_the_watcher_indexes_a_new_file_in_the_background(write, workspace
     await index.start()
     try:
         assert await eventually_found(index, "main") == ["app/main.py"]
-        await asyncio.sleep(0.5)  # let the watcher start before the change
-        write("app/added.py", "def added_later():\n    pass\n")
-        assert await eventually_found(index, "added_later") == ["app/added.py"]
+        # The watcher starts in the background and says nothing when it is ready: a change
+        # made before it would go unseen, so change the file again until one is seen
+        # (bounded; any change seen re-indexes everything that changed).
+        for attempt in range(60):
+            write("app/added.py", f"def added_later():\n    pass\n# {attempt}\n")
+            if await eventually_found(index, "added_later", seconds=2):
+                break
+        assert await found(index, "added_later") == ["app/added.py"]
     finally:
         await index.close()
 
@@ -41,8 +47,13 @@ async def test_the_watcher_indexes_a_new_file_in_the_background(write, workspace
 async def test_without_an_index_nothing_is_built_until_a_tool_needs_it(write, workspace, tmp_path):
     write("app/main.py", "def main():\n    pass\n")
     index = WorkspaceIndex(workspace, str(tmp_path / "home"), IndexerSettings(freshness="off"))
-    await index.start()
+    with structlog.testing.capture_logs() as logs:
+        await index.start()
     try:
+        hints = [entry for entry in logs if entry["event"] == "workspace_not_indexed"]
+        assert [entry["root"] for entry in hints] == [str(workspace)]
+        assert "lynkr index" in hints[0]["hint"]
+        assert not index.path.exists()  # nothing created at start-up
         assert await index.read(index.generation) == 0
         await index.ensure_fresh()  # a tool's first call builds it, whatever the freshness
         assert await found(index, "main") == ["app/main.py"]
