@@ -34,6 +34,17 @@ class HealthCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """One risky setting, for ``lynkr doctor --security`` (``lynkr_security_findings``):
+    what is set (the setting as the operator writes it, ``POLICY_GIT_ALLOW_PUSH=true``),
+    why it matters, and how to close it."""
+
+    setting: str
+    risk: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
 class SettingHelp:
     """One setting a provider reads, as ``lynkr init`` asks for it and writes it to ``.env``.
 
@@ -113,7 +124,7 @@ class Provider(abc.ABC):
     name: str = ""
     #: Whether the upstream runs Anthropic's server tools (``web_search_20250305``...) itself,
     #: as one that speaks the Messages API does. ``OpenAIChatProvider`` says no (its translation
-    #: drops them); a plugin may then run them in lynkr instead (lynkr-web-search does).
+    #: refuses them with a 400); a plugin may then run them in lynkr instead (lynkr-web-search does).
     runs_server_tools: bool = True
 
     @abc.abstractmethod

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Command,
         ExchangeObserver,
         ExtraRoute,
+        Finding,
         Provider,
         RequestPreparer,
     )
@@ -130,6 +131,20 @@ def lynkr_register_routes(register: Callable[[ExtraRoute], None], settings: Sett
 @hookspec
 def lynkr_register_commands(register: Callable[[Command], None]) -> None:
     """Register ``lynkr`` CLI sub-commands (``Command``)."""
+
+
+@hookspec
+def lynkr_security_findings(
+    report: Callable[[Finding], None], settings: Settings, enabled_plugins: frozenset[str]
+) -> None:
+    """Report this plugin's risky settings for ``lynkr doctor --security``: call ``report``
+    with a ``Finding`` for each setting that widens what lynkr exposes (pushes, commands,
+    unsandboxed programs, content kept on disk...). Called only for enabled plugins, once
+    per run of the command; the findings are listed after the core's own, by plugin name;
+    ``enabled_plugins`` names every enabled plugin, for a risk that needs another one's
+    part. Read settings
+    as the plugin does when it runs; an exception is reported as a finding naming the
+    plugin."""
 
 
 @hookspec

@@ -1,48 +1,30 @@
 """``lynkr doctor --security``: the settings that widen what lynkr exposes.
 
-Each check reads a setting by the name the plugin's README gives it (the environment,
-``.env``, ``lynkr.toml``'s ``[env]``, or the plugin's ``[plugins.<name>]`` table), and
-only for plugins that are enabled: a setting of a plugin that does not run exposes
-nothing.
+The core reports its own (a public bind without keys, admin keys missing or shared
+with clients, private URLs allowed); each enabled plugin reports its own through
+``lynkr_security_findings`` (lynkr-policy a permitted push, lynkr-mcp unsandboxed
+servers, lynkr-sessions content kept on disk...). A plugin that is not enabled
+exposes nothing and reports nothing.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from lynkr_core.config import Settings
+from lynkr_core.contracts import ExtraRoute, Finding
+from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
+from lynkr_core.registry import Registry, collect
 from lynkr_core.server import is_loopback
 
-TRUE = frozenset({"1", "true", "yes", "on"})
+HOOK = "lynkr_security_findings"
+
+__all__ = ["Finding", "core_findings", "findings", "plugin_findings", "run"]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One risky setting: what is set, why it matters, and how to close it."""
-
-    setting: str
-    risk: str
-    fix: str
-
-
-def _raw(settings: Settings, plugin: str | None, variable: str, field: str | None) -> str | None:
-    """A setting as text: its environment variable, else the plugin's table field."""
-    value = settings.get(variable)
-    if value is None and plugin and field:
-        table_value = settings.plugin_table(plugin).get(field)
-        if table_value is not None:
-            value = str(table_value).lower() if isinstance(table_value, bool) else str(table_value)
-    return value
-
-
-def _flag(settings: Settings, plugin: str | None, variable: str, field: str | None, default: bool) -> bool:
-    value = _raw(settings, plugin, variable, field)
-    return default if value is None or value.strip() == "" else value.strip().lower() in TRUE
-
-
-def _core(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
+def core_findings(settings: Settings, admin_route_plugins: list[str]) -> Iterator[Finding]:
+    """The core's own risky settings; ``admin_route_plugins`` are the enabled plugins that
+    serve admin routes (``ExtraRoute.admin``), which answer nobody without admin keys."""
     core = settings.core
     if not is_loopback(core.host) and not core.api_keys:
         forced = core.allow_unauthenticated_public_bind
@@ -53,11 +35,10 @@ def _core(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
             "set LYNKR_API_KEYS, or bind to 127.0.0.1"
             + (" and unset LYNKR_ALLOW_UNAUTHENTICATED_PUBLIC_BIND" if forced else ""),
         )
-    admin_plugins = sorted(enabled & {"lynkr-dashboard", "lynkr-sessions", "lynkr-usage"})
-    if admin_plugins and not core.admin_keys:
+    if admin_route_plugins and not core.admin_keys:
         yield Finding(
             "LYNKR_ADMIN_KEYS is not set",
-            f"the admin routes of {', '.join(admin_plugins)} answer nobody, so operators reach the "
+            f"the admin routes of {', '.join(admin_route_plugins)} answer nobody, so operators reach the "
             "data some other way (a shared API key, a copied database)",
             "set LYNKR_ADMIN_KEYS to a long random key used by operators only",
         )
@@ -72,81 +53,45 @@ def _core(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
                       "unset it, and list the hosts needed in LYNKR_URL_ALLOWED_HOSTS")
 
 
-def _policy(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
-    if "lynkr-policy" not in enabled:
-        return
-    if _flag(settings, "lynkr-policy", "POLICY_GIT_ALLOW_PUSH", "git_allow_push", False):
-        yield Finding("POLICY_GIT_ALLOW_PUSH=true",
-                      "the model may push commits to your remotes (workspace_git_push)",
-                      "unset POLICY_GIT_ALLOW_PUSH; push yourself after review")
-    test_command = (settings.get("POLICY_GIT_TEST_COMMAND") or settings.get("WORKSPACE_TEST_COMMAND")
-                    or settings.plugin_table("lynkr-tools-workspace").get("test_command"))
-    if "lynkr-tools-workspace" in enabled and _flag(
-            settings, "lynkr-policy", "POLICY_ALLOW_TEST_COMMAND", "allow_test_command", bool(test_command)):
-        yield Finding(
-            "POLICY_ALLOW_TEST_COMMAND (a test command is configured)",
-            f"the model may run `{test_command or 'the test command'}` on this host, and tests run "
-            "any code the model wrote",
-            "set POLICY_ALLOW_TEST_COMMAND=false, or run lynkr in a container or VM",
-        )
+def plugin_findings(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, Finding]]:
+    """What each enabled plugin reports through ``lynkr_security_findings``, with the plugin,
+    grouped by plugin in name order (a report reads better so than in hook order). A plugin
+    whose hook raises (a setting it cannot read, mostly) is one finding: its risks are
+    unknown."""
+    enabled = frozenset(pm.enabled_names())
+    found: list[tuple[str, Finding]] = []
+    for call in sorted(pm.hook_calls(HOOK), key=lambda call: call.plugin):
+        reported: list[Finding] = []
+        pm.trace_call(call.plugin, HOOK)
+        try:
+            call(report=reported.append, settings=settings, enabled_plugins=enabled)
+        except Exception as exc:
+            reported = [Finding(
+                f"{call.plugin}: its security check failed ({type(exc).__name__}: {exc})",
+                "its risky settings are unknown, and it may not start with this configuration",
+                f"fix the setting named, or disable {call.plugin} (LYNKR_DISABLE_PLUGINS)",
+            )]
+        found.extend((call.plugin, finding) for finding in reported if isinstance(finding, Finding))
+    return found
 
 
-def _mcp(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
-    if "lynkr-mcp" not in enabled:
-        return
-    if not _flag(settings, "lynkr-mcp", "MCP_SANDBOX_ENABLED", "sandbox_enabled", True):
-        yield Finding("MCP_SANDBOX_ENABLED=false",
-                      "MCP servers run as your user, with your files and network",
-                      "unset MCP_SANDBOX_ENABLED (stdio servers then run in bubblewrap)")
-    elif shutil.which("bwrap") is None:
-        yield Finding("MCP servers run unsandboxed: bubblewrap (bwrap) is not installed",
-                      "MCP servers run as your user, with your files and network",
-                      "install bubblewrap (apt-get install bubblewrap)")
-    if _flag(settings, "lynkr-mcp", "MCP_SANDBOX_ALLOW_NETWORKING", "allow_networking", False):
-        yield Finding("MCP_SANDBOX_ALLOW_NETWORKING=true", "sandboxed MCP servers can reach the network",
-                      "unset it unless a server needs the network")
-    if _flag(settings, "lynkr-mcp", "MCP_SANDBOX_WORKSPACE_WRITABLE", "workspace_writable", False):
-        yield Finding("MCP_SANDBOX_WORKSPACE_WRITABLE=true", "MCP servers may change files in the workspace",
-                      "unset it (the workspace is then mounted read-only)")
-    if _flag(settings, "lynkr-mcp", "MCP_TRUST_PROJECT_CONFIG", "trust_project_config", False):
-        yield Finding("MCP_TRUST_PROJECT_CONFIG=true",
-                      "a cloned repository's own MCP configuration starts programs on this host",
-                      "unset it; list servers in MCP_SERVER_MANIFEST or lynkr.toml")
+def admin_route_plugins(pm: LynkrPluginManager, settings: Settings) -> list[str]:
+    """The enabled plugins that register an admin route, sorted."""
+    routes = collect(pm, "lynkr_register_routes", Registry[ExtraRoute]("route", name_of=lambda r: r.path),
+                     settings=settings)
+    return sorted({owner for owner, _path, route in routes.owned() if route.admin})
 
 
-def _stores(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
-    if "lynkr-sessions" in enabled:
-        content = (_raw(settings, "lynkr-sessions", "SESSION_CONTENT", "content") or "full").strip().lower()
-        if content == "full":
-            yield Finding("SESSION_CONTENT=full (the default)",
-                          "every prompt, file content and answer is kept on disk "
-                          "(LYNKR_HOME/lynkr-sessions), secrets the model saw included",
-                          "set SESSION_CONTENT=redacted (or none: metadata only)")
-    if "lynkr-cache" in enabled and _flag(settings, "lynkr-cache", "PROMPT_CACHE_ENABLED", "enabled", False):
-        yield Finding("PROMPT_CACHE_ENABLED=true", "prompts and answers are kept on disk (LYNKR_HOME)",
-                      "turn it off where prompts hold confidential data")
-
-
-def _routes(settings: Settings, enabled: set[str]) -> Iterator[Finding]:
-    if "lynkr-metrics" in enabled and (_raw(settings, "lynkr-metrics", "METRICS_AUTH", "auth") or "").strip() == "none":
-        yield Finding("METRICS_AUTH=none", "anyone who reaches lynkr reads its metrics (models, traffic, errors)",
-                      "unset METRICS_AUTH (admin key when LYNKR_ADMIN_KEYS is set, else the API key)")
-
-
-CHECKS: list[Callable[[Settings, set[str]], Iterator[Finding]]] = [_core, _policy, _mcp, _stores, _routes]
-
-
-def findings(settings: Settings, enabled: set[str]) -> list[Finding]:
-    """Every risky setting of this configuration, for the plugins in ``enabled``."""
-    return [finding for check in CHECKS for finding in check(settings, enabled)]
+def findings(settings: Settings, pm: LynkrPluginManager | None = None) -> list[Finding]:
+    """Every risky setting of this configuration: the core's, then the enabled plugins'."""
+    pm = make_plugin_manager(settings) if pm is None else pm
+    from_plugins = [finding for _plugin, finding in plugin_findings(pm, settings)]
+    return [*core_findings(settings, admin_route_plugins(pm, settings)), *from_plugins]
 
 
 def run(settings: Settings) -> int:
     """Print the risky settings (exit 1), or one line saying there are none (exit 0)."""
-    from lynkr_core.plugins import make_plugin_manager
-
-    pm = make_plugin_manager(settings)
-    found = findings(settings, set(pm.enabled_names()))
+    found = findings(settings)
     if not found:
         print("security: no risky setting found")
         return 0

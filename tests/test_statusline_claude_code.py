@@ -99,9 +99,13 @@ def test_claude_code_shows_lynkrs_status_line_and_lynkr_stops_after(tmp_path):
         pane.close()
         upstream.stop_thread()
 
-    assert "lynkr → anthropic/claude-opus-4-8" in before
+    assert len(upstream.message_requests) == 1
+    # The CLI's default model (it changes between releases: claude-opus-4-8 in 2.1.197,
+    # claude-opus-5-5 in 2.1.337) is the one its status line input names and its request sends.
+    default_model = upstream.message_requests[0].json["model"]
+    assert default_model.startswith("claude-")
+    assert f"lynkr → anthropic/{default_model}" in before
     assert "hello from the scripted upstream" in after
     assert "cache: 700 cached reads" in after
     assert ended
     assert servers_on(port) == []
-    assert len(upstream.message_requests) == 1

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from lynkr_cache.commands import cache_command
 from lynkr_cache.config import load_settings
 from lynkr_cache.interceptor import PromptCache
-from lynkr_core import Command, Interceptor, Settings, hookimpl
+from lynkr_cache.security import security_findings
+from lynkr_core import Command, Finding, Interceptor, Settings, hookimpl
 
 
 @hookimpl
@@ -25,3 +26,10 @@ def lynkr_register_interceptors(register: Callable[[Interceptor], None], setting
 def lynkr_register_commands(register: Callable[[Command], None]) -> None:
     """Register ``lynkr cache``."""
     register(cache_command())
+
+
+@hookimpl
+def lynkr_security_findings(report: Callable[[Finding], None], settings: Settings) -> None:
+    """For ``lynkr doctor --security``: prompts and answers kept on disk."""
+    for finding in security_findings(settings):
+        report(finding)

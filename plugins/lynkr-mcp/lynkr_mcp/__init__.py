@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lynkr_core import Command, Settings, ToolSource, hookimpl
+from lynkr_core import Command, Finding, Settings, ToolSource, hookimpl
 from lynkr_mcp.cli import mcp_command
+from lynkr_mcp.security import security_findings
 from lynkr_mcp.source import McpToolSource
 
 
@@ -19,3 +20,10 @@ def lynkr_register_tool_sources(register: Callable[[ToolSource], None], settings
 def lynkr_register_commands(register: Callable[[Command], None]) -> None:
     """Register ``lynkr mcp list`` and ``lynkr mcp call``."""
     register(mcp_command())
+
+
+@hookimpl
+def lynkr_security_findings(report: Callable[[Finding], None], settings: Settings) -> None:
+    """For ``lynkr doctor --security``: servers without the sandbox, or with openings in it."""
+    for finding in security_findings(settings):
+        report(finding)

@@ -7,10 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lynkr_core import Command, ExtraRoute, RequestPreparer, SessionStore, Settings, hookimpl
+from lynkr_core import (
+    Command,
+    ExtraRoute,
+    Finding,
+    RequestPreparer,
+    SessionStore,
+    Settings,
+    hookimpl,
+)
 from lynkr_sessions import cli, routes
 from lynkr_sessions.config import load_settings
 from lynkr_sessions.preparer import ToolTurnRestorer
+from lynkr_sessions.security import security_findings
 from lynkr_sessions.store import SqliteSessionStore
 
 
@@ -43,3 +52,10 @@ def lynkr_register_commands(register: Callable[[Command], None]) -> None:
     """``lynkr sessions list|show|export|delete``."""
     register(Command("sessions", "stored sessions (lynkr sessions list|show|export|delete)", cli.run,
                      cli.add_arguments))
+
+
+@hookimpl
+def lynkr_security_findings(report: Callable[[Finding], None], settings: Settings) -> None:
+    """For ``lynkr doctor --security``: whole conversations kept on disk."""
+    for finding in security_findings(settings):
+        report(finding)

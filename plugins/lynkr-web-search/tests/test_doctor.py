@@ -51,3 +51,29 @@ def test_doctor_does_not_probe_the_default_endpoint(lynkr_command, configure):
     configure()
     _, output = lynkr_command("doctor")
     assert "not probed until WEB_SEARCH_ENDPOINT is set" in check_line(output)
+
+
+@pytest.mark.parametrize(("env", "flagged"), [
+    ({"WEB_SEARCH_ENDPOINT": "http://search.example.org/search"}, "search.example.org"),
+    ({"WEB_SEARCH_BACKEND": "brave", "WEB_SEARCH_API_KEY": "brave-key-0123456789",
+      "WEB_SEARCH_ENDPOINT": "http://user:pw@10.0.0.7:8080/search"}, "10.0.0.7"),
+])
+def test_doctor_security_flags_a_backend_over_plain_http(lynkr_command, configure, env, flagged):
+    configure(**env)
+    code, output = lynkr_command("doctor", "--security")
+    assert code == 1
+    assert f"RISK WEB_SEARCH_ENDPOINT is plain http to {flagged}" in output
+    assert ("WEB_SEARCH_API_KEY cross" in output) is ("WEB_SEARCH_API_KEY" in env)
+    assert "brave-key" not in output and "pw@" not in output
+
+
+@pytest.mark.parametrize("env", [
+    {},  # the default: SearXNG on localhost
+    {"WEB_SEARCH_ENDPOINT": "http://127.0.0.1:8888/search"},
+    {"WEB_SEARCH_ENDPOINT": "https://search.example.org/search"},
+    {"WEB_SEARCH_BACKEND": "none", "WEB_SEARCH_ENDPOINT": "http://search.example.org/search"},
+])
+def test_doctor_security_is_quiet_about_an_encrypted_or_local_backend(lynkr_command, configure, env):
+    configure(**env)
+    _, output = lynkr_command("doctor", "--security")
+    assert "WEB_SEARCH" not in output

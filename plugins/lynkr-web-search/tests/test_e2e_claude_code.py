@@ -26,9 +26,20 @@ def tool_names(body: dict[str, Any]) -> set[str]:
     return {tool["function"]["name"] for tool in body.get("tools", [])}
 
 
+def last_call(body: dict[str, Any]) -> str | None:
+    """The name of the tool the conversation's last assistant message called, if any."""
+    for message in reversed(body["messages"]):
+        if message["role"] == "assistant":
+            calls = message.get("tool_calls") or []
+            return calls[-1]["function"]["name"] if calls else None
+    return None
+
+
 def upstream(body: dict[str, Any]) -> ChatReply:
-    """The model: the main loop calls WebSearch, WebSearch's own request searches, each
-    answers once it has results; anything else (background calls) gets a short text."""
+    """The model: the main loop loads WebSearch with ToolSearch when the CLI defers it
+    (2.1.337 does, 2.1.197 offers it directly) and calls it, WebSearch's own request
+    searches, each answers once it has results; anything else (background calls) gets a
+    short text."""
     last = body["messages"][-1]
     names = tool_names(body)
     if "web_search" in names and "WebSearch" not in names:  # Claude Code's WebSearch request
@@ -36,9 +47,11 @@ def upstream(body: dict[str, Any]) -> ChatReply:
             return ChatReply("Python 3.14 brings template strings (https://docs.python.org/3.14/whatsnew/3.14.html).")
         return ChatReply("", tool_calls=[ToolCallSpec("web_search", {"query": "python 3.14 news"})])
     if "WebSearch" in names:
-        if last["role"] == "tool":
+        if last["role"] == "tool" and last_call(body) == "WebSearch":
             return ChatReply(f"SEARCHED: {last['content'][:2000]}")
         return ChatReply("", tool_calls=[ToolCallSpec("WebSearch", {"query": "python 3.14 news"})])
+    if "ToolSearch" in names and last_call(body) != "ToolSearch":
+        return ChatReply("", tool_calls=[ToolCallSpec("ToolSearch", {"query": "select:WebSearch"})])
     return ChatReply("ok")
 
 
@@ -70,4 +83,7 @@ def test_claude_code_websearch_shows_searxng_results(tmp_path: Path):
     assert len(searched) == 2  # the search step and the answer step of WebSearch's request
     assert "template strings (PEP 750)" in json.dumps(searched[1]["messages"][-1])
     assert "SEARCHED:" in result.stdout
+    loads = [r.json for r in fake.chat_requests if last_call(r.json) == "ToolSearch"]
+    for body in loads:  # the deferred tool's reference reaches the model as text
+        assert "[tool loaded: WebSearch]" in json.dumps(body["messages"])
     assert "docs.python.org/3.14/whatsnew" in result.stdout
