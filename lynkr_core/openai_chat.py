@@ -23,6 +23,7 @@ import msgspec
 from lynkr_core.context import RequestContext
 from lynkr_core.contracts import HealthCheck, Provider
 from lynkr_core.errors import ContextOverflow, LynkrError, PromptTooLong, UpstreamError
+from lynkr_core.thinking_key import thinking_key
 from lynkr_core.tokens import approximate_input_tokens, estimate_input_tokens
 from lynkr_core.translate import (
     StreamTranslator,
@@ -37,6 +38,8 @@ from lynkr_core.translate.limits import target_context_window
 from lynkr_core.translate.overflow import find_overflow_in_body
 from lynkr_core.translate.pieces import ToolTextFactory
 from lynkr_core.translate.response import upstream_error
+from lynkr_core.translate.think_tags import ThinkTagMode
+from lynkr_core.translate.thinking import ThinkingSigner
 from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.upstream import error_from_exception, error_from_response
 from lynkr_core.wire import anthropic, openai
@@ -58,7 +61,7 @@ class OpenAIChatProvider(Provider):
     Subclasses list what ``lynkr init`` asks for in ``settings_help``.
     """
 
-    #: The translation drops Anthropic's server tools: the upstream cannot run them.
+    #: The translation refuses Anthropic's server tools (a 400): the upstream cannot run them.
     runs_server_tools = False
 
     def __init__(
@@ -112,6 +115,11 @@ class OpenAIChatProvider(Provider):
     def _options_for(options: TargetOptions, model: str) -> TargetOptions:
         """``options`` aimed at ``model``, kept: the models are the few that settings name."""
         return dataclasses.replace(options, model=model)
+
+    def thinking_signer(self, context: RequestContext, target: TargetOptions) -> ThinkingSigner:
+        """Signs the thinking of this provider's answers for ``target`` and checks the
+        thinking that comes back (``translate.thinking``), with the key of ``LYNKR_HOME``."""
+        return ThinkingSigner(thinking_key(context.settings), provider=self.name, model=target.model)
 
     def encode_body(self, translated: Translated) -> bytes:
         """The request body sent upstream."""
@@ -205,6 +213,8 @@ class OpenAIChatProvider(Provider):
                 stop_sequences=_stop_sequences(request),
                 tool_text=self._tool_text(request, translated),
                 tool_names=translated.tool_names,
+                signer=self.thinking_signer(context, target),
+                think_tags=target.think_tags,
             )
         except ContextOverflow as exc:
             raise await self.prompt_too_long(exc, request, target) from exc
@@ -217,15 +227,19 @@ class OpenAIChatProvider(Provider):
         stop_sequences: Sequence[str] = (),
         tool_text: ToolTextFactory | None = None,
         tool_names: ToolNames | None = None,
+        signer: ThinkingSigner | None = None,
+        think_tags: ThinkTagMode = "off",
     ) -> anthropic.MessageResponse:
         """A complete answer body as a Messages API message; ``UpstreamError`` when it
-        cannot be read. ``tool_names``: the client's names of renamed tools."""
+        cannot be read. ``tool_names``: the client's names of renamed tools; ``signer``
+        signs its thinking blocks; ``think_tags``: see ``TargetOptions.think_tags``."""
         try:
             completion = self.parse_completion(data)
         except msgspec.MsgspecError as exc:
             raise UpstreamError(f"upstream sent an unreadable answer: {exc}") from exc
         return from_openai(
-            completion, model=model, stop_sequences=stop_sequences, tool_text=tool_text, tool_names=tool_names
+            completion, model=model, stop_sequences=stop_sequences, tool_text=tool_text, tool_names=tool_names,
+            signer=signer, think_tags=think_tags,
         )
 
     async def stream(
@@ -259,6 +273,8 @@ class OpenAIChatProvider(Provider):
                     stop_sequences=_stop_sequences(request),
                     tool_text=self._tool_text(request, translated),
                     tool_names=translated.tool_names,
+                    signer=self.thinking_signer(context, target),
+                    think_tags=target.think_tags,
                 )
                 async for frame in translate_stream(self.chunks(response), translator):
                     yield frame
@@ -352,7 +368,8 @@ class OpenAIChatProvider(Provider):
         input_tokens = await self.input_tokens(request, target)
         dropped: list[str] = []
         translated = translate_request(
-            request, target, dropped.append, stream=stream, input_tokens=input_tokens
+            request, target, dropped.append, stream=stream, input_tokens=input_tokens,
+            session_id=context.session_id, signer=self.thinking_signer(context, target),
         )
         if dropped:
             context.log.warning("translation_dropped", provider=self.name, dropped=sorted(set(dropped)))

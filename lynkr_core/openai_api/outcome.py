@@ -37,9 +37,11 @@ def now() -> int:
 
 
 class PromptDetails(msgspec.Struct, kw_only=True):
-    """Prompt tokens served from the provider's cache."""
+    """Prompt tokens read from the provider's cache, and written to it (Anthropic's
+    ``cache_creation_input_tokens``, OpenAI's ``cache_write_tokens``)."""
 
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class CompletionDetails(msgspec.Struct, kw_only=True):
@@ -62,8 +64,13 @@ def input_tokens(usage: Usage) -> tuple[int, int]:
     """All input tokens of ``usage`` (fresh, cache read and cache written), and those read
     from the cache."""
     cached = usage.cache_read_input_tokens if isinstance(usage.cache_read_input_tokens, int) else 0
-    written = usage.cache_creation_input_tokens if isinstance(usage.cache_creation_input_tokens, int) else 0
-    return usage.input_tokens + cached + written, cached
+    return usage.input_tokens + cached + cache_write_tokens(usage), cached
+
+
+def cache_write_tokens(usage: Usage) -> int:
+    """The input tokens of ``usage`` written to the provider's cache."""
+    written = usage.cache_creation_input_tokens
+    return written if isinstance(written, int) else 0
 
 
 def chat_usage(usage: Usage) -> ChatUsage:
@@ -73,6 +80,8 @@ def chat_usage(usage: Usage) -> ChatUsage:
         prompt_tokens=prompt,
         completion_tokens=usage.output_tokens,
         total_tokens=prompt + usage.output_tokens,
-        prompt_tokens_details=PromptDetails(cached_tokens=cached),
+        prompt_tokens_details=PromptDetails(
+            cached_tokens=cached, cache_write_tokens=cache_write_tokens(usage)
+        ),
         completion_tokens_details=CompletionDetails(),
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from lynkr_core.openai_api.outcome import input_tokens, new_id, now
+from lynkr_core.openai_api.outcome import cache_write_tokens, input_tokens, new_id, now
 from lynkr_core.wire.anthropic import Usage
 from lynkr_core.wire.events import (
     ContentBlockDelta,
@@ -79,7 +79,10 @@ class ResponseBuilder:
             "output": self.output,
             "usage": {
                 "input_tokens": prompt,
-                "input_tokens_details": {"cached_tokens": cached},
+                "input_tokens_details": {
+                    "cached_tokens": cached,
+                    "cache_write_tokens": cache_write_tokens(self.usage),
+                },
                 "output_tokens": self.usage.output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": prompt + self.usage.output_tokens,

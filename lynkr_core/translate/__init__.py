@@ -15,14 +15,21 @@ from lynkr_core.translate.limits import (
     target_context_window,
     target_output_limit,
 )
-from lynkr_core.translate.models import is_claude_model, is_reasoning_model
+from lynkr_core.translate.models import (
+    is_claude_model,
+    is_reasoning_model,
+    needs_reasoning_history,
+    takes_reasoning_effort,
+)
 from lynkr_core.translate.options import (
     ModelLimit,
+    ModelReasoning,
     ReasoningStyle,
     TargetOptions,
     Warn,
     ignore_warning,
     parse_model_limits,
+    parse_model_reasoning,
 )
 from lynkr_core.translate.overflow import Overflow, find_overflow, find_overflow_in_body
 from lynkr_core.translate.pieces import (
@@ -37,6 +44,8 @@ from lynkr_core.translate.response import from_openai
 from lynkr_core.translate.schema import clean_schema
 from lynkr_core.translate.stream import StreamTranslator, translate_stream
 from lynkr_core.translate.streamed_arguments import StreamedArguments
+from lynkr_core.translate.think_tags import ThinkTagMode, ThinkTagSplitter
+from lynkr_core.translate.thinking import ThinkingSigner, Vouched, is_lynkr_signature
 from lynkr_core.translate.tool_names import ToolNames, upstream_tool_name
 from lynkr_core.translate.tool_text import (
     TextToolCallExtractor,
@@ -47,6 +56,7 @@ from lynkr_core.translate.tool_text import (
 __all__ = [
     "MalformedArguments",
     "ModelLimit",
+    "ModelReasoning",
     "Overflow",
     "Piece",
     "ReasoningStyle",
@@ -55,11 +65,15 @@ __all__ = [
     "TargetOptions",
     "TextPiece",
     "TextToolCallExtractor",
+    "ThinkTagMode",
+    "ThinkTagSplitter",
+    "ThinkingSigner",
     "ToolCallPiece",
     "ToolNames",
     "ToolTextExtractor",
     "ToolTextFactory",
     "Translated",
+    "Vouched",
     "Warn",
     "clamp_max_tokens",
     "clean_schema",
@@ -71,10 +85,14 @@ __all__ = [
     "from_openai",
     "ignore_warning",
     "is_claude_model",
+    "is_lynkr_signature",
     "is_reasoning_model",
+    "needs_reasoning_history",
     "output_limit",
     "parse_arguments",
     "parse_model_limits",
+    "parse_model_reasoning",
+    "takes_reasoning_effort",
     "target_context_window",
     "target_output_limit",
     "to_openai",

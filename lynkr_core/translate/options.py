@@ -6,9 +6,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from lynkr_core.config import ConfigError
+from lynkr_core.translate.think_tags import ThinkTagMode
 
 #: How a provider takes a request for extended thinking.
 #: ``none``: it has no such setting, thinking is dropped;
@@ -63,6 +64,61 @@ def parse_model_limits(entries: list[str], variable: str) -> tuple[ModelLimit, .
 
 
 @dataclass(frozen=True, slots=True)
+class ModelReasoning:
+    """A setting's reasoning capabilities for the models matching ``pattern`` (a glob
+    on the upstream model name, case-insensitive); ``None``: not said here.
+
+    ``effort``: the model takes the provider's reasoning parameter (``reasoning_effort``,
+    OpenRouter's ``reasoning``, Databricks' ``thinking``). ``history``: the reasoning of
+    earlier assistant turns goes back upstream with them (DeepSeek's thinking mode
+    refuses a tool-calling turn without its ``reasoning_content``).
+    """
+
+    pattern: str
+    effort: bool | None = None
+    history: bool | None = None
+
+    #: The words of an entry's flags.
+    FLAGS: ClassVar[dict[str, tuple[str, bool]]] = {
+        "effort": ("effort", True),
+        "no-effort": ("effort", False),
+        "history": ("history", True),
+        "no-history": ("history", False),
+    }
+
+    @classmethod
+    def parse(cls, text: str) -> ModelReasoning:
+        """``model=flag+flag`` with flags ``effort``, ``no-effort``, ``history``,
+        ``no-history`` (``none``: both off); ``ValueError`` naming the entry otherwise."""
+        pattern, sep, flags = text.partition("=")
+        values: dict[str, bool] = {}
+        words = [word.strip().lower() for word in flags.split("+")]
+        if words == ["none"]:
+            values = {"effort": False, "history": False}
+        elif all(word in cls.FLAGS for word in words):
+            values = dict(cls.FLAGS[word] for word in words)
+        if not sep or not pattern.strip() or not values:
+            raise ValueError(
+                f"model reasoning {text!r} is not model=flags (flags: effort, no-effort,"
+                " history, no-history, joined by +; or none)"
+            )
+        return cls(pattern.strip().lower(), **values)
+
+    def matches(self, model: str) -> bool:
+        """Whether ``model`` falls under this entry."""
+        return fnmatch.fnmatchcase(model.lower(), self.pattern)
+
+
+def parse_model_reasoning(entries: list[str], variable: str) -> tuple[ModelReasoning, ...]:
+    """A provider's ``*_MODEL_REASONING`` setting; ``ConfigError`` naming ``variable`` for
+    a malformed entry."""
+    try:
+        return tuple(ModelReasoning.parse(entry) for entry in entries if entry.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
 class TargetOptions:
     """The upstream model and what its provider accepts.
 
@@ -84,3 +140,13 @@ class TargetOptions:
     parallel_tool_calls: bool = True
     strip_schema_keys: frozenset[str] = field(default_factory=lambda: frozenset({"$schema"}))
     text_tool_calls: bool = False
+    #: Per-model reasoning capabilities, first match per field wins (``ModelReasoning``);
+    #: a model none speaks of: ``models.takes_reasoning_effort`` / ``needs_reasoning_history``.
+    model_reasoning: tuple[ModelReasoning, ...] = ()
+    #: ``<think>`` tags in content: ``auto``, ``on`` or ``off`` (``think_tags``).
+    think_tags: ThinkTagMode = "auto"
+    #: Models (case-insensitive globs) that take the client's ``cache_control``
+    #: breakpoints on content parts (OpenRouter's ``anthropic/*``, Gemini); others get none.
+    cache_control_models: tuple[str, ...] = ()
+    #: Send ``prompt_cache_key`` (a digest of the session id) when the request has a session.
+    prompt_cache_key: bool = False

@@ -16,10 +16,14 @@ import structlog
 from msgspec import UNSET
 
 from lynkr_core.errors import InvalidRequest
+from lynkr_core.translate import caching
 from lynkr_core.translate.history import IMAGE_OMITTED, NO_RESULT, ConversationTranslator
 from lynkr_core.translate.limits import clamp_max_tokens
+from lynkr_core.translate.models import takes_reasoning_effort
 from lynkr_core.translate.options import TargetOptions, Warn, ignore_warning
 from lynkr_core.translate.schema import clean_schema, tool_parameters
+from lynkr_core.translate.server_tools import server_tool_refused
+from lynkr_core.translate.thinking import ThinkingSigner
 from lynkr_core.translate.tool_names import ToolNames, upstream_tool_name
 from lynkr_core.wire import anthropic, openai
 from lynkr_core.wire.anthropic import DECODE_ERRORS
@@ -68,18 +72,25 @@ def translate_request(
     *,
     stream: bool | None = None,
     input_tokens: int | None = None,
+    session_id: str | None = None,
+    signer: ThinkingSigner | None = None,
 ) -> Translated:
     """Translate ``request`` for ``target``; ``stream=None`` follows ``request.stream``.
+    ``signer`` checks the assistant turns' thinking blocks: the ones lynkr signed go back
+    as reasoning to a model that wants it (``reasoning_history``), the rest never.
     ``input_tokens`` (an estimate of the prompt) lets ``max_tokens`` be clamped to
     what the target's context window has left (``limits.clamp_max_tokens``).
+    ``session_id`` (the client's conversation) gives the ``prompt_cache_key`` of a
+    target that takes one (``caching``).
 
     Raises ``InvalidRequest`` (400) when a content block, a tool or
-    ``output_config`` is malformed or nested too deeply to translate: the
-    client's error, named by its place in the request.
+    ``output_config`` is malformed or nested too deeply to translate, or when a
+    tool is one of Anthropic's server tools (``server_tools``): the client's
+    error, named by its place in the request.
     """
     try:
         streaming = request.is_streaming if stream is None else stream
-        return _translate(request, target, warn, streaming, input_tokens)
+        return _translate(request, target, warn, streaming, input_tokens, session_id, signer)
     except RecursionError:
         raise InvalidRequest("request is nested too deeply to translate") from None
     except DECODE_ERRORS:
@@ -95,11 +106,15 @@ def _translate(
     warn: Warn,
     streaming: bool,
     input_tokens: int | None = None,
+    session_id: str | None = None,
+    signer: ThinkingSigner | None = None,
 ) -> Translated:
     names = ToolNames()
-    messages = ConversationTranslator(target, warn, names).translate(
-        request.messages, request.system_text()
+    messages = ConversationTranslator(target, warn, names, signer).translate(
+        request.messages, caching.system_parts(request, target)
     )
+    if caching.cap_breakpoints(messages):
+        warn(f"cache_control: kept {caching.MAX_BREAKPOINTS} breakpoints, the first three and the last")
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
 
@@ -132,7 +147,9 @@ def _translate(
         fields["response_format"] = response_format
 
     thinking = _requested_thinking(request, output_config)
-    if thinking is not None and target.reasoning == "effort":
+    if thinking is not None and not takes_reasoning_effort(target):
+        log.debug("translate_dropped", field="thinking", reason="the model takes no reasoning setting")
+    elif thinking is not None and target.reasoning == "effort":
         fields["reasoning_effort"] = thinking.effort
     elif thinking is not None:
         extra.update(_reasoning_extra(thinking, request, messages, max_tokens, target, warn))
@@ -140,6 +157,8 @@ def _translate(
     user = _user_id(request)
     if user is not None:
         fields["user"] = user
+    if target.prompt_cache_key and session_id:
+        fields["prompt_cache_key"] = caching.prompt_cache_key(session_id)
 
     fields["stream"] = streaming
     if streaming and target.stream_usage:
@@ -168,15 +187,15 @@ def _tools(
     request: anthropic.MessagesRequest, target: TargetOptions, warn: Warn, names: ToolNames
 ) -> list[openai.FunctionTool]:
     """The client's own tools as functions (their names as the upstream takes them, see
-    ``tool_names``); Anthropic's server tools are dropped."""
+    ``tool_names``); one of Anthropic's server tools is the client's error
+    (``server_tools``), never dropped silently."""
     if not request.tools:
         return []
     tools: list[openai.FunctionTool] = []
     for raw in request.tools:
         tool, name = _TOOLS.translated(bytes(raw), target.strip_schema_keys)
         if isinstance(tool, anthropic.ServerTool):
-            warn(f"dropped server tool {tool.name!r} ({tool.type})")
-            continue
+            raise server_tool_refused(tool)
         names.add(name)
         tools.append(tool)
     return tools
@@ -307,9 +326,13 @@ class _Thinking:
 def _requested_thinking(
     request: anthropic.MessagesRequest, output_config: dict[str, Any]
 ) -> _Thinking | None:
-    """The thinking the client asked for, ``None`` when off."""
+    """The thinking the client asked for, ``None`` when off. ``output_config.effort``
+    alone (Anthropic's effort parameter, no ``thinking``) asks for that effort."""
     config = request.thinking_config()
-    if config is None or isinstance(config, anthropic.ThinkingDisabled):
+    if config is None:
+        effort = output_config.get("effort")
+        return _Thinking(None, _EFFORTS[effort]) if isinstance(effort, str) and effort in _EFFORTS else None
+    if isinstance(config, anthropic.ThinkingDisabled):
         return None
     if isinstance(config, anthropic.ThinkingEnabled):
         budget: Any = config.budget_tokens
@@ -366,12 +389,14 @@ def _databricks_budget(
 ) -> int | None:
     """The thinking budget to send to a Databricks Claude endpoint, ``None`` to send none.
 
-    Claude rejects thinking that continues a tool loop whose assistant turns
-    carry no signed thinking blocks (lynkr removed them), thinking with a
-    forced tool choice, and thinking with a temperature other than 1.
+    Claude rejects thinking that continues a tool loop whose last assistant turn
+    does not start with its signed thinking (sent back only when it came from
+    Databricks, see ``reasoning_history``), thinking with a forced tool choice,
+    and thinking with a temperature other than 1.
     """
-    if any(m.role == "assistant" and m.tool_calls for m in messages):
-        log.debug("translate_dropped", field="thinking", reason="history has tool calls")
+    last = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    if last is not None and last.tool_calls and not _starts_with_reasoning(last):
+        log.debug("translate_dropped", field="thinking", reason="tool loop without signed thinking")
         return None
     choice = request.tool_choice_config()
     if isinstance(choice, anthropic.ToolChoiceAny | anthropic.ToolChoiceTool):
@@ -392,6 +417,12 @@ def _databricks_budget(
         )
         return None
     return budget
+
+
+def _starts_with_reasoning(message: openai.ChatMessage) -> bool:
+    """Whether an assistant message's content starts with a Databricks reasoning part."""
+    content = message.content
+    return isinstance(content, list) and bool(content) and isinstance(content[0], openai.ReasoningContentPart)
 
 
 def _user_id(request: anthropic.MessagesRequest) -> str | None:

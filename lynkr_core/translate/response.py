@@ -30,6 +30,8 @@ from lynkr_core.translate.pieces import (
     ToolTextExtractor,
     ToolTextFactory,
 )
+from lynkr_core.translate.think_tags import ThinkTagMode, ThinkTagSplitter
+from lynkr_core.translate.thinking import ThinkingSigner
 from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.wire import anthropic, openai
 
@@ -117,18 +119,26 @@ def stop_reason_for(
 def usage_from(usage: openai.UsageOut | None) -> anthropic.Usage:
     """Anthropic usage from OpenAI usage (zeros when there is none).
 
-    Cached prompt tokens are taken out of ``input_tokens`` and reported as
-    ``cache_read_input_tokens`` (only when there are some), as Anthropic does.
+    Prompt tokens read from the provider's cache (``prompt_tokens_details.cached_tokens``,
+    DeepSeek's ``prompt_cache_hit_tokens``) become ``cache_read_input_tokens``, those
+    written to it (``prompt_tokens_details.cache_write_tokens``: OpenRouter, OpenAI,
+    llama.cpp) ``cache_creation_input_tokens``; both are taken out of ``input_tokens``,
+    as Anthropic counts it. A cache field is left out when it is zero or unreported.
     """
     if usage is None:
         return anthropic.Usage(input_tokens=0, output_tokens=0)
     prompt = usage.prompt_tokens or 0
     details = usage.prompt_tokens_details
-    cached = (details.cached_tokens or 0) if details is not None else 0
+    read = (details.cached_tokens or 0) if details is not None else 0
+    read = read or usage.prompt_cache_hit_tokens or 0
+    written = (details.cache_write_tokens or 0) if details is not None else 0
+    if not prompt and usage.prompt_cache_miss_tokens:  # DeepSeek's parts, without the whole
+        prompt = read + usage.prompt_cache_miss_tokens
     return anthropic.Usage(
-        input_tokens=max(prompt - cached, 0),
+        input_tokens=max(prompt - read - written, 0),
         output_tokens=usage.completion_tokens or 0,
-        cache_read_input_tokens=cached if cached > 0 else UNSET,
+        cache_creation_input_tokens=written if written > 0 else UNSET,
+        cache_read_input_tokens=read if read > 0 else UNSET,
     )
 
 
@@ -193,6 +203,8 @@ def from_openai(
     stop_sequences: Sequence[str] = (),
     tool_text: ToolTextFactory | None = None,
     tool_names: ToolNames | None = None,
+    signer: ThinkingSigner | None = None,
+    think_tags: ThinkTagMode = "off",
 ) -> anthropic.MessageResponse:
     """The Anthropic message for a complete Chat Completions answer (its first choice).
 
@@ -201,7 +213,10 @@ def from_openai(
     text is run through a fresh one. ``tool_names`` gives back the client's
     names of tools sent under another name (``tool_names``). A tool call cut
     by ``finish_reason: length`` before its arguments are whole is left out:
-    the message ends with ``max_tokens``. Raises ``UpstreamError`` for an error
+    the message ends with ``max_tokens``. ``signer`` signs the thinking blocks
+    (``thinking``; without one they carry the upstream's signature or none);
+    ``think_tags`` splits ``<think>`` blocks off the content as thinking
+    (``think_tags``). Raises ``UpstreamError`` for an error
     inside the answer, an answer with no choices, and a tool call whose
     arguments are not a JSON object even after safe repairs.
     """
@@ -212,11 +227,12 @@ def from_openai(
     choice = completion.choices[0]
     message = choice.message
     names = tool_names if tool_names is not None else ToolNames()
-    blocks = _Blocks(tool_text() if tool_text is not None else None, names)
+    blocks = _Blocks(tool_text() if tool_text is not None else None, names, signer, think_tags)
 
     reasoning = message.reasoning_content or message.reasoning
-    if reasoning:
-        blocks.thinking(reasoning, None)
+    details = message.reasoning_details if signer is not None else None
+    if reasoning or details:
+        blocks.thinking(reasoning or "", None, details)
     for part in split_content(message.content):
         if isinstance(part, ReasoningPart):
             blocks.thinking(part.text, part.signature)
@@ -262,26 +278,53 @@ def from_openai(
 class _Blocks:
     """The content blocks of a message being built; adjacent text is merged into one block."""
 
-    def __init__(self, extractor: ToolTextExtractor | None, names: ToolNames) -> None:
+    def __init__(
+        self,
+        extractor: ToolTextExtractor | None,
+        names: ToolNames,
+        signer: ThinkingSigner | None = None,
+        think_tags: ThinkTagMode = "off",
+    ) -> None:
         self.blocks: list[anthropic.ContentBlock] = []
         self.has_tool_use = False
         self._extractor = extractor
         self._names = names
+        self._signer = signer
+        self._splitter = ThinkTagSplitter(think_tags) if think_tags != "off" else None
 
-    def thinking(self, text: str, signature: str | None) -> None:
+    def thinking(self, text: str, signature: str | None, details: list[Any] | None = None) -> None:
+        """A thinking block, signed by the signer when there is one."""
+        if self._signer is not None:
+            signature = self._signer.sign(text, signature=signature, details=details)
         self.blocks.append(anthropic.ThinkingBlock(thinking=text, signature=signature or ""))
 
     def text(self, text: str) -> None:
-        """Content text: through the tool-text extractor when there is one."""
+        """Content text: ``<think>`` blocks split off, the rest through the tool-text
+        extractor when there is one."""
+        if self._splitter is None:
+            self._content_text(text)
+        else:
+            self._runs(self._splitter.feed(text))
+
+    def finish_text(self) -> None:
+        """The end of the content text: flush the splitter and the extractor."""
+        if self._splitter is not None:
+            self._runs(self._splitter.finish())
+        if self._extractor is not None:
+            self._pieces(self._extractor.finish())
+
+    def _runs(self, runs: list[tuple[bool, str]]) -> None:
+        for is_thinking, text in runs:
+            if is_thinking:
+                self.thinking(text, None)
+            else:
+                self._content_text(text)
+
+    def _content_text(self, text: str) -> None:
         if self._extractor is None:
             self.plain_text(text)
         else:
             self._pieces(self._extractor.feed(text))
-
-    def finish_text(self) -> None:
-        """The end of the content text: flush the extractor."""
-        if self._extractor is not None:
-            self._pieces(self._extractor.finish())
 
     def plain_text(self, text: str) -> None:
         if not text:

@@ -62,6 +62,8 @@ from lynkr_core.translate.response import (
     usage_from,
 )
 from lynkr_core.translate.streamed_arguments import StreamedArguments
+from lynkr_core.translate.think_tags import ThinkTagMode, ThinkTagSplitter
+from lynkr_core.translate.thinking import ThinkingSigner, merge_reasoning_details
 from lynkr_core.translate.tool_names import ToolNames
 from lynkr_core.wire import anthropic, events, openai
 
@@ -92,7 +94,10 @@ class StreamTranslator:
     for an error chunk and for tool-call arguments that cannot be sent as a
     JSON object. ``model`` is the client's model name; ``input_tokens`` is the
     estimate sent in ``message_start`` (the upstream's count, when it gives
-    one, comes in ``message_delta``).
+    one, comes in ``message_delta``). ``signer`` signs each thinking block: its
+    ``signature_delta`` goes out just before the block's ``content_block_stop``,
+    as Anthropic streams it. ``think_tags`` splits ``<think>`` blocks off the
+    content (``think_tags``).
     """
 
     def __init__(
@@ -104,8 +109,15 @@ class StreamTranslator:
         stop_sequences: Sequence[str] = (),
         tool_text: ToolTextFactory | None = None,
         tool_names: ToolNames | None = None,
+        signer: ThinkingSigner | None = None,
+        think_tags: ThinkTagMode = "off",
     ) -> None:
         self._model = model
+        self._signer = signer
+        self._splitter = ThinkTagSplitter(think_tags) if think_tags != "off" else None
+        #: The open thinking block's text and OpenRouter details, for its signature.
+        self._thought: list[str] = []
+        self._details: list[Any] = []
         self._names = tool_names if tool_names is not None else ToolNames()
         self._message_id = message_id or new_message_id()
         self._input_tokens = input_tokens
@@ -159,6 +171,8 @@ class StreamTranslator:
             return []
         self._finished_stream = True  # from here a live call is closed by the end of the answer
         out: list[events.StreamEvent] = []
+        if self._splitter is not None:
+            self._runs(self._splitter.finish(), out)
         if self._extractor is not None:
             self._pieces(self._extractor.finish(), out)
         self._close(out)
@@ -199,8 +213,9 @@ class StreamTranslator:
     def _choice(self, choice: openai.ChunkChoice, out: list[events.StreamEvent]) -> None:
         delta = choice.delta
         reasoning = delta.reasoning_content or delta.reasoning
-        if reasoning:
-            self._thinking(reasoning, None, out)
+        details = delta.reasoning_details if self._signer is not None else None
+        if reasoning or details:
+            self._thinking(reasoning or "", None, out, details)
         for part in split_content(delta.content):
             if isinstance(part, ReasoningPart):
                 self._thinking(part.text, part.signature, out)
@@ -209,6 +224,8 @@ class StreamTranslator:
         if delta.refusal:
             self._refused = True
             self._plain_text(delta.refusal, out)
+        if delta.tool_calls and self._splitter is not None:
+            self._runs(self._splitter.flush(), out)
         for fragment in delta.tool_calls or []:
             self._tool_fragment(fragment, out)
         if choice.finish_reason == "error":
@@ -217,18 +234,39 @@ class StreamTranslator:
             self._finish_reason = choice.finish_reason
             self._matched_stop = choice.stop_reason
 
-    def _thinking(self, text: str, signature: str | None, out: list[events.StreamEvent]) -> None:
+    def _thinking(
+        self, text: str, signature: str | None, out: list[events.StreamEvent], details: list[Any] | None = None
+    ) -> None:
         if text:
             # a signature ends a thinking block: more thinking after it is a new block
             if self._open != "thinking" or self._signature is not None:
                 self._open_block("thinking", _THINKING_SHELL, out)
             out.append(self._delta(events.ThinkingDelta(thinking=text)))
+            self._thought.append(text)
+        if details:
+            if self._open != "thinking":
+                self._open_block("thinking", _THINKING_SHELL, out)
+            self._details.extend(details)
         if signature:
             if self._open != "thinking":
                 self._open_block("thinking", _THINKING_SHELL, out)
             self._signature = signature
 
     def _text(self, text: str, out: list[events.StreamEvent]) -> None:
+        if self._splitter is not None:
+            if text:
+                self._runs(self._splitter.feed(text), out)
+        else:
+            self._content_text(text, out)
+
+    def _runs(self, runs: list[tuple[bool, str]], out: list[events.StreamEvent]) -> None:
+        for is_thinking, text in runs:
+            if is_thinking:
+                self._thinking(text, None, out)
+            else:
+                self._content_text(text, out)
+
+    def _content_text(self, text: str, out: list[events.StreamEvent]) -> None:
         if self._extractor is None:
             self._plain_text(text, out)
         elif text:
@@ -352,8 +390,15 @@ class StreamTranslator:
     def _close(self, out: list[events.StreamEvent]) -> None:
         if self._open is None:
             return
-        if self._open == "thinking" and self._signature is not None:
-            out.append(self._delta(events.SignatureDelta(signature=self._signature)))
+        if self._open == "thinking":
+            signature = self._signature
+            if self._signer is not None:
+                details = merge_reasoning_details(self._details) if self._details else None
+                signature = self._signer.sign("".join(self._thought), signature=signature, details=details)
+            if signature is not None:
+                out.append(self._delta(events.SignatureDelta(signature=signature)))
+            self._thought = []
+            self._details = []
         if self._open == "tool" and self._live is not None:
             self._close_live(out)
         self._signature = None
@@ -371,6 +416,7 @@ class StreamTranslator:
         return events.MessageDeltaUsage(
             output_tokens=usage.output_tokens,
             input_tokens=usage.input_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens,
             cache_read_input_tokens=usage.cache_read_input_tokens,
         )
 

@@ -31,10 +31,19 @@ class ImageUrl(msgspec.Struct, kw_only=True):
     detail: str | UnsetType = UNSET
 
 
+class CacheControl(msgspec.Struct, kw_only=True):
+    """A prompt-cache breakpoint on a content part (OpenRouter, for Anthropic and Gemini
+    models): ``{"type": "ephemeral"}``, optionally with a ``ttl`` (``"5m"``, ``"1h"``)."""
+
+    type: str = "ephemeral"
+    ttl: str | UnsetType = UNSET
+
+
 class TextPart(msgspec.Struct, tag="text", tag_field="type", kw_only=True):
-    """A text content part."""
+    """A text content part; ``cache_control`` marks the end of a prefix to cache."""
 
     text: str
+    cache_control: CacheControl | UnsetType = UNSET
 
 
 class ImagePart(msgspec.Struct, tag="image_url", tag_field="type", kw_only=True):
@@ -43,7 +52,21 @@ class ImagePart(msgspec.Struct, tag="image_url", tag_field="type", kw_only=True)
     image_url: ImageUrl
 
 
-ContentPart = TextPart | ImagePart
+class SummaryText(msgspec.Struct, tag="summary_text", tag_field="type", kw_only=True, omit_defaults=True):
+    """One item of a Databricks reasoning part: the text and Claude's signature of it."""
+
+    text: str
+    signature: str | UnsetType = UNSET
+
+
+class ReasoningContentPart(msgspec.Struct, tag="reasoning", tag_field="type", kw_only=True):
+    """Databricks' reasoning content part of an assistant message (Claude's thinking, sent
+    back with its signature)."""
+
+    summary: list[SummaryText]
+
+
+ContentPart = TextPart | ImagePart | ReasoningContentPart
 
 
 class FunctionCall(msgspec.Struct, kw_only=True):
@@ -69,6 +92,11 @@ class ChatMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str | UnsetType = UNSET
     tool_calls: list[ToolCall] | UnsetType = UNSET
     tool_call_id: str | UnsetType = UNSET
+    #: An assistant turn's reasoning sent back: DeepSeek, vLLM, Kimi (``reasoning_content``);
+    #: OpenRouter (``reasoning``, and ``reasoning_details`` as it gave them).
+    reasoning_content: str | UnsetType = UNSET
+    reasoning: str | UnsetType = UNSET
+    reasoning_details: list[Any] | UnsetType = UNSET
 
 
 class FunctionDefinition(msgspec.Struct, kw_only=True):
@@ -152,6 +180,8 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     response_format: ResponseFormat | UnsetType = UNSET
     reasoning_effort: str | UnsetType = UNSET
     user: str | UnsetType = UNSET
+    #: OpenAI: requests with the same key go to the servers that cache their prefix.
+    prompt_cache_key: str | UnsetType = UNSET
 
 
 _encoder = msgspec.json.Encoder()
@@ -221,6 +251,8 @@ class MessageOut(msgspec.Struct, kw_only=True):
     tool_calls: list[ToolCallOut] | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
+    #: OpenRouter: the reasoning as the model gave it (text with signatures, encrypted data).
+    reasoning_details: list[Any] | None = None
     refusal: str | None = None
 
 
@@ -235,9 +267,12 @@ class Choice(msgspec.Struct, kw_only=True):
 
 
 class PromptTokensDetails(msgspec.Struct, kw_only=True):
-    """Prompt tokens served from the provider's cache."""
+    """Prompt tokens read from the provider's cache (``cached_tokens``) and written to it
+    (``cache_write_tokens``: OpenRouter, OpenAI, llama.cpp); both are part of
+    ``prompt_tokens``."""
 
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 class CompletionTokensDetails(msgspec.Struct, kw_only=True):
@@ -254,6 +289,9 @@ class UsageOut(msgspec.Struct, kw_only=True):
     total_tokens: int | None = None
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    #: DeepSeek: the prompt tokens read from its cache, and the rest.
+    prompt_cache_hit_tokens: int | None = None
+    prompt_cache_miss_tokens: int | None = None
 
 
 class ErrorOut(msgspec.Struct, kw_only=True):

@@ -4,7 +4,7 @@ Every valid Messages request (this directory's strategies and
 ``lynkr_core.testing.messages``), for every kind of target (plain, reasoning
 effort, OpenRouter, Databricks, a local server without images or structured
 output), translates without an error into a body the openai SDK's types
-accept, with the conversation in the shape OpenAI demands: at most one system
+accept (one carrying Anthropic's server tools is refused with ``InvalidRequest``), with the conversation in the shape OpenAI demands: at most one system
 message, first; each assistant message with tool calls followed by exactly one
 tool message per call, in order; no tool message anywhere else. A near-valid
 request (one thing broken) that decodes either translates into such a body or
@@ -76,6 +76,11 @@ def test_every_valid_request_translates_into_a_valid_chat_request(
 ) -> None:
     request = anthropic.decode_request(json.dumps(body).encode())
     warnings: list[str] = []
+    versioned = [t for t in body.get("tools") or () if t.get("type") not in (None, "custom")]
+    if versioned:  # one of Anthropic's server tools: the client's 400, never a silent drop
+        with pytest.raises(InvalidRequest, match=f"\\({versioned[0]['type']}\\)"):
+            translate_request(request, target, warnings.append, stream=stream)
+        return
     translated = translate_request(request, target, warnings.append, stream=stream)
     sent = json.loads(openai.encode_request(translated.request, translated.extra))
     assert_valid_chat_request(openai.to_builtins(translated.request))

@@ -884,12 +884,22 @@ PROPERTY = settings(
 )
 
 
+def _refused_versioned_tool(lynkr: Lynkr, body: dict, answer: Answer) -> bool:
+    """Whether a valid request was refused for the one reason it may be: one of Anthropic's
+    versioned tools (``bash_20250124``...), which the translating lynkr's provider cannot take
+    (the web search tool is run by lynkr-web-search), named in a 400."""
+    kinds = [tool["type"] for tool in body.get("tools") or () if tool.get("type") not in (None, "custom")]
+    return lynkr.name == "openai" and answer.status == 400 \
+        and any(f"({kind})".encode() in answer.body for kind in kinds)
+
+
 async def _check_case(lynkr: Lynkr, case: Mutated, path: str) -> None:
     note(f"{lynkr.name} {path}: {case.describe()}")
     answer = await lynkr.post(case.body, path)
     event(f"{case.mutation}: {answer.status}")
     if answer.status >= 400:
-        assert case.mutation != "none", f"a valid request was refused: {answer.body[:500]!r}"
+        assert case.mutation != "none" or _refused_versioned_tool(lynkr, case.body, answer), \
+            f"a valid request was refused: {answer.body[:500]!r}"
         assert_anthropic_error(answer)
     elif path.endswith("count_tokens"):
         assert_served_count(answer)

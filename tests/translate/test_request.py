@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lynkr_core.errors import InvalidRequest
 from lynkr_core.testing.openai_check import assert_valid_chat_request
 from lynkr_core.translate.options import TargetOptions
 from lynkr_core.translate.request import (
@@ -244,6 +245,20 @@ def test_search_result_block_becomes_text() -> None:
         "content": [text("found")],
     }
     assert run(messages=[user(block)]).messages[0]["content"] == "X\nhttps://x\n\nfound"
+
+
+def test_tool_references_of_a_tool_search_result_become_text() -> None:
+    # Claude Code 2.1.337 defers tools such as WebSearch: its ToolSearch answers with
+    # tool_reference blocks, and the loaded tool arrives in the next request's tools.
+    reference = {"type": "tool_reference", "tool_name": "WebSearch"}
+    result = run(messages=[
+        user(text("search the web")),
+        assistant(tool_use("t1", "ToolSearch", {"query": "select:WebSearch"})),
+        user(tool_result("t1", [reference]), text("Tool loaded.")),
+    ])
+    assert result.messages[2] == {"role": "tool", "tool_call_id": "t1", "content": "[tool loaded: WebSearch]"}
+    assert result.messages[3] == {"role": "user", "content": "Tool loaded."}
+    assert not any("tool_reference" in w for w in result.warnings)
 
 
 # --------------------------------------------------------------------------- #
@@ -546,23 +561,30 @@ def test_target_strip_keys_apply_to_tool_schemas() -> None:
     assert "additionalProperties" not in parameters and "$schema" not in parameters
 
 
-def test_server_tools_are_dropped_with_warning() -> None:
-    tools = [
-        {"type": "web_search_20250305", "name": "web_search", "max_uses": 3},
+@pytest.mark.parametrize("version", ["web_search_20250305", "web_search_20260209"])
+def test_a_web_search_tool_is_refused_saying_how_to_enable_search(version: str) -> None:
+    tools = [claude_tool(), {"type": version, "name": "web_search", "max_uses": 3}]
+    with pytest.raises(InvalidRequest) as refused:
+        run(tools=tools, tool_choice={"type": "auto"})
+    assert refused.value.status == 400
+    assert f"'web_search' ({version})" in refused.value.message
+    assert "lynkr-web-search" in refused.value.message
+    assert "WEB_SEARCH_ENDPOINT" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
         {"type": "bash_20250124", "name": "bash"},
-        claude_tool(),
-    ]
-    result = run(tools=tools, tool_choice={"type": "auto"})
-    assert [t["function"]["name"] for t in result.body["tools"]] == ["Read"]
-    assert result.body["tool_choice"] == "auto"
-    assert len(result.warnings) == 2
-
-
-def test_no_tool_left_means_no_tools_and_no_tool_choice() -> None:
-    tools = [{"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"}]
-    result = run(tools=tools, tool_choice={"type": "any", "disable_parallel_tool_use": True})
-    assert not {"tools", "tool_choice", "parallel_tool_calls"} & result.body.keys()
-    assert result.warnings
+        {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+        {"type": "code_execution_20250825", "name": "code_execution"},
+    ],
+)
+def test_other_versioned_tools_are_refused_never_dropped(tool: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        run(tools=[claude_tool(), tool], tool_choice={"type": "any"})
+    assert f"{tool['name']!r} ({tool['type']})" in refused.value.message
+    assert "web search" not in refused.value.message
 
 
 def test_empty_tools_and_tool_choice_without_tools_send_nothing() -> None:
@@ -739,11 +761,17 @@ def test_unknown_thinking_type_counts_as_thinking() -> None:
 
 
 @pytest.mark.parametrize("target", [EFFORT, OPENROUTER, DATABRICKS, GPT4O])
-def test_disabled_or_absent_thinking_sends_nothing(target: TargetOptions) -> None:
-    for thinking in ({"type": "disabled"}, None):
-        result = run(target, thinking=thinking, output_config={"effort": "high"})
-        assert "reasoning_effort" not in result.body
-        assert result.extra == {}
+def test_disabled_thinking_sends_nothing(target: TargetOptions) -> None:
+    result = run(target, thinking={"type": "disabled"}, output_config={"effort": "high"})
+    assert "reasoning_effort" not in result.body
+    assert result.extra == {}
+
+
+@pytest.mark.parametrize("target", [EFFORT, OPENROUTER, DATABRICKS, GPT4O])
+def test_absent_thinking_and_effort_sends_nothing(target: TargetOptions) -> None:
+    result = run(target, thinking=None)
+    assert "reasoning_effort" not in result.body
+    assert result.extra == {}
 
 
 def test_reasoning_none_drops_thinking_silently() -> None:
@@ -991,8 +1019,9 @@ def test_claude_code_capture(name: str) -> None:
     roles = [m["role"] for m in body["messages"]]
     assert roles[0] == "system" and "system" not in roles[1:]
     system = body["messages"][0]["content"]
-    assert system.startswith("x-anthropic-billing-header:")
-    assert "You are a Claude agent" in system
+    # Claude Code's per-run billing line is gone: the prompt starts the same in every run
+    assert system.startswith("You are a Claude agent")
+    assert "x-anthropic-billing-header" not in system
     assert system.endswith(raw["messages"][1]["content"])
     # the user's two text blocks stay two parts
     assert body["messages"][1]["content"] == [

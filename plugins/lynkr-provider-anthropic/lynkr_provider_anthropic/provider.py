@@ -1,7 +1,8 @@
 """A provider for upstreams that speak the Anthropic Messages API themselves.
 
 Requests go on as the client sent them (unknown fields and block types
-included); streams come back frame by frame as they arrive.
+included), except thinking blocks Anthropic cannot verify (``without_foreign_thinking``);
+streams come back frame by frame as they arrive.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lynkr_core import (
     anthropic,
     error_from_exception,
     error_from_response,
+    without_foreign_thinking,
 )
 from lynkr_provider_anthropic.passthrough import error_in_body, passable
 
@@ -112,7 +114,7 @@ class AnthropicFormatProvider(Provider):
         """Ask the upstream's ``count_tokens``; ``None`` (core estimate) if it has none, or
         if its 200 answer carries no ``input_tokens`` (Azure's Foundry answers so)."""
         url = self._require_url().removesuffix("/v1/messages") + "/v1/messages/count_tokens"
-        counted = request.replace(
+        counted = without_foreign_thinking(request).replace(
             max_tokens=msgspec.UNSET, stream=msgspec.UNSET, model=self._model(request, context)
         )
         try:
@@ -185,7 +187,10 @@ class AnthropicFormatProvider(Provider):
         return context.model or self.model_override or request.model
 
     def _body(self, request: anthropic.MessagesRequest, context: RequestContext) -> bytes:
+        """The request as sent: the routed model, and no thinking block Anthropic would refuse
+        (lynkr's own or unsigned ones, from an OpenAI-format provider before a failover)."""
         self._require_url()
+        request = without_foreign_thinking(request)
         model = self._model(request, context)
         if request.model != model:
             request = request.replace(model=model)

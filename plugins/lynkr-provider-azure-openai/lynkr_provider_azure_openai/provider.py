@@ -74,6 +74,10 @@ class AzureOpenAIProvider(OpenAIChatProvider):
                 max_output_tokens=settings.max_output_tokens,
                 context_window=settings.context_window,
                 model_limits=translate.parse_model_limits(settings.model_limits, "AZURE_OPENAI_MODEL_LIMITS"),
+                reasoning="effort",
+                model_reasoning=translate.parse_model_reasoning(settings.model_reasoning, "AZURE_OPENAI_MODEL_REASONING"),
+                think_tags=settings.think_tags,
+                prompt_cache_key=settings.prompt_cache_key,
             ),
             model_variable="AZURE_OPENAI_DEPLOYMENT",
             timeout=provider_timeout(core, settings.timeout_ms),
@@ -96,8 +100,9 @@ class AzureOpenAIProvider(OpenAIChatProvider):
         return {"api-key": self._api_key}
 
     def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
-        """Reasoning deployments (o-series, gpt-5) take ``reasoning_effort`` and ``max_completion_tokens``."""
+        """Reasoning deployments (o-series, gpt-5) take ``max_completion_tokens``; ``reasoning_effort``
+        goes to those ``AZURE_OPENAI_MODEL_REASONING`` or their names say take it."""
         target = super().target(request, context)
         if translate.is_reasoning_model(target.model):
-            return dataclasses.replace(target, reasoning="effort", token_field="max_completion_tokens")
+            return dataclasses.replace(target, token_field="max_completion_tokens")
         return target

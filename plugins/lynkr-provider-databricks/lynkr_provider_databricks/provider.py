@@ -23,6 +23,10 @@ from lynkr_core import (
 )
 from lynkr_provider_databricks.config import SETTINGS_HELP, DatabricksSettings
 
+#: After ``DATABRICKS_MODEL_REASONING``: Claude endpoints get their signed thinking back
+#: (Claude thinks on in a tool loop only when its last turn starts with it).
+CLAUDE_REASONING = (translate.ModelReasoning("*claude*", history=True),)
+
 _ENDPOINT_NAME = re.compile(r"/serving-endpoints/([^/]+)/invocations/?$")
 
 #: The HTTP status of each Databricks ``error_code`` met inside a stream.
@@ -66,6 +70,9 @@ class DatabricksProvider(OpenAIChatProvider):
                 max_output_tokens=settings.max_output_tokens,
                 context_window=settings.context_window,
                 model_limits=translate.parse_model_limits(settings.model_limits, "DATABRICKS_MODEL_LIMITS"),
+                model_reasoning=translate.parse_model_reasoning(settings.model_reasoning, "DATABRICKS_MODEL_REASONING") + CLAUDE_REASONING,
+                think_tags=settings.think_tags,
+                cache_control_models=tuple(settings.cache_control_models),
             ),
             timeout=provider_timeout(core, settings.timeout_ms),
             missing=missing,
@@ -83,13 +90,12 @@ class DatabricksProvider(OpenAIChatProvider):
         return self.url
 
     def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
-        """Claude endpoints think with ``thinking``; reasoning GPT endpoints with an effort."""
+        """Claude endpoints think with ``thinking``; other endpoints with an effort, when
+        ``DATABRICKS_MODEL_REASONING`` or their names say they take one."""
         target = super().target(request, context)
         if translate.is_claude_model(target.model):
             return dataclasses.replace(target, reasoning="databricks")
-        if translate.is_reasoning_model(target.model):
-            return dataclasses.replace(target, reasoning="effort")
-        return target
+        return dataclasses.replace(target, reasoning="effort")
 
     def decode_chunk(self, data: str) -> openai.ChatCompletionChunk:
         """A stream chunk; a Databricks ``{"error_code", "message"}`` data event raises

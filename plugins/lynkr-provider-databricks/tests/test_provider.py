@@ -257,16 +257,26 @@ async def test_claude_endpoint_thinking_round_trip_with_signature(stream):
         chunk_size=5,
         usage=(25, 30),
     )
-    async with running([reply]) as (fake, sdk):
+    async with running([reply, ChatReply("6.")]) as (fake, sdk):
         request = dict(model="claude-sonnet-4-6", max_tokens=4096, messages=HELLO, thinking=THINK)
         if stream:
             seen, message = await stream_events(sdk, **request)
             assert [e.type for e in seen].count("thinking") > 1
         else:
             message = await sdk.messages.create(**request)
+        # the next turn sends Claude's reasoning back with Databricks' signature
+        history = [*HELLO, {"role": "assistant", "content": [b.model_dump() for b in message.content]},
+                   {"role": "user", "content": "and 3 + 3?"}]
+        await sdk.messages.create(model="claude-sonnet-4-6", max_tokens=4096, messages=history, thinking=THINK)
     assert [block.type for block in message.content] == ["thinking", "text"]
     assert message.content[0].thinking == "2 plus 2 is 4."
-    assert message.content[0].signature == "sig-databricks-xyz"
+    # lynkr's own signature, carrying Databricks' one
+    assert message.content[0].signature.startswith("lynkr1.")
+    assert fake.chat_requests[1].json["messages"][1]["content"] == [
+        {"type": "reasoning",
+         "summary": [{"type": "summary_text", "text": "2 plus 2 is 4.", "signature": "sig-databricks-xyz"}]},
+        {"type": "text", "text": "The answer is 4."},
+    ]
     assert message.content[1].text == "The answer is 4."
     assert message.stop_reason == "end_turn"
     assert (message.usage.input_tokens, message.usage.output_tokens) == (25, 30)
@@ -427,7 +437,7 @@ async def test_a_real_claude_code_request_translates_and_streams_back(turn):
         for name, data in events
         if name == "content_block_delta" and data["delta"]["type"] == "signature_delta"
     ]
-    assert signatures == ["fake-signature"]
+    assert len(signatures) == 1 and signatures[0].startswith("lynkr1.")  # lynkr's, carrying Databricks'
 
     body = sent(fake)
     assert_only_upstream_credentials(fake.chat_requests[0].headers)

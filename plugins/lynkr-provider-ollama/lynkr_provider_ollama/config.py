@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from lynkr_core import SettingHelp
@@ -25,6 +27,8 @@ class OllamaSettings(msgspec.Struct, kw_only=True):
     max_output_tokens: int | None = None
     context_window: int | None = None
     model_limits: list[str] = []
+    model_reasoning: list[str] = []
+    think_tags: Literal["auto", "on", "off"] = "auto"
     text_tool_calls: bool = True
 
 
@@ -37,6 +41,8 @@ ENV = {
     "max_output_tokens": "OLLAMA_MAX_OUTPUT_TOKENS",
     "context_window": "OLLAMA_CONTEXT_WINDOW",
     "model_limits": "OLLAMA_MODEL_LIMITS",
+    "model_reasoning": "OLLAMA_MODEL_REASONING",
+    "think_tags": "OLLAMA_THINK_TAGS",
     "text_tool_calls": "OLLAMA_TEXT_TOOL_CALLS",
 }
 
@@ -49,13 +55,17 @@ HELP = {
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
     "context_window": "model's context window in tokens (empty: OLLAMA_NUM_CTX, else the model family's known window)",
     "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
+    "model_reasoning": "per model: model=effort|history|no-effort|no-history (joined by +), comma-separated (glob models)",
+    "think_tags": "<think> blocks in content become thinking: auto (at the start), on (anywhere), off",
     "text_tool_calls": "turn tool calls the model prints as text into real ones",
 }
 
 #: Not asked by ``lynkr init``: for models the limit tables do not know.
 LIMITS = frozenset({"context_window", "model_limits"})
+#: Not asked either: per-model reasoning capabilities and think tags have working defaults.
+REASONING = frozenset({"model_reasoning", "think_tags"})
 
 #: What ``lynkr init`` asks for, with this module's defaults.
 SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
-    OllamaSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP
+    OllamaSettings, {k: v for k, v in ENV.items() if k not in LIMITS | REASONING}, HELP
 )

@@ -102,6 +102,8 @@ def _messages(messages: list[openai.ChatMessage]) -> list[dict[str, Any]]:
             names.update({call.id: call.function.name for call in message.tool_calls})
         if isinstance(message.tool_call_id, str) and message.tool_call_id in names:
             item["tool_name"] = names[message.tool_call_id]
+        if isinstance(message.reasoning_content, str) and message.reasoning_content:
+            item["thinking"] = message.reasoning_content  # an earlier turn's reasoning, sent back
         out.append(item)
     return out
 

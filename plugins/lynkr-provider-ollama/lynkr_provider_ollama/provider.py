@@ -23,6 +23,10 @@ from lynkr_core import (
 from lynkr_provider_ollama import native
 from lynkr_provider_ollama.config import SETTINGS_HELP, OllamaSettings
 
+#: After ``OLLAMA_MODEL_REASONING``: every model is asked to think (``think``); one that
+#: cannot is remembered and asked no more (``cannot_think``).
+THINKING_MODELS = (translate.ModelReasoning("*", effort=True),)
+
 #: A line holds a whole tool call (a file's content, say): far above aiohttp's 128 KiB default.
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
@@ -53,6 +57,8 @@ class OllamaProvider(OpenAIChatProvider):
                 context_window=settings.context_window or settings.num_ctx,
                 model_limits=translate.parse_model_limits(settings.model_limits, "OLLAMA_MODEL_LIMITS"),
                 reasoning="effort",
+                model_reasoning=translate.parse_model_reasoning(settings.model_reasoning, "OLLAMA_MODEL_REASONING") + THINKING_MODELS,
+                think_tags=settings.think_tags,
                 stream_usage=False,
                 parallel_tool_calls=False,
                 text_tool_calls=settings.text_tool_calls,

@@ -24,7 +24,7 @@ class OpenAIProvider(OpenAIChatProvider):
     OpenAI's own API gets ``max_completion_tokens`` (``max_tokens`` is
     deprecated there and refused by reasoning models); other servers get
     ``max_tokens``, which they all know. ``reasoning_effort`` goes only to
-    models that take it.
+    models that take it (``OPENAI_MODEL_REASONING``, else o-series, gpt-5, gpt-oss).
     """
 
     def __init__(self, settings: OpenAISettings, core: Settings) -> None:
@@ -39,8 +39,13 @@ class OpenAIProvider(OpenAIChatProvider):
                 max_output_tokens=settings.max_output_tokens,
                 context_window=settings.context_window,
                 model_limits=translate.parse_model_limits(settings.model_limits, "OPENAI_MODEL_LIMITS"),
+                reasoning="effort",
+                model_reasoning=translate.parse_model_reasoning(settings.model_reasoning, "OPENAI_MODEL_REASONING"),
+                think_tags=settings.think_tags,
                 token_field="max_completion_tokens" if is_openai else "max_tokens",
                 text_tool_calls=settings.text_tool_calls,
+                prompt_cache_key=settings.prompt_cache_key,
+                cache_control_models=tuple(settings.cache_control_models),
             ),
             model_variable="OPENAI_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),
@@ -57,9 +62,10 @@ class OpenAIProvider(OpenAIChatProvider):
         return {"openai-organization": self.organization} if self.organization else {}
 
     def target(self, request: anthropic.MessagesRequest, context: RequestContext) -> TargetOptions:
-        """Reasoning settings for reasoning models only."""
+        """OpenAI's reasoning models take ``max_completion_tokens`` (``reasoning_effort`` goes
+        to the models that take it, see ``translate.takes_reasoning_effort``)."""
         target = super().target(request, context)
         if translate.is_reasoning_model(target.model):
-            return dataclasses.replace(target, reasoning="effort", token_field="max_completion_tokens")
+            return dataclasses.replace(target, token_field="max_completion_tokens")
         return target
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from lynkr_core import SettingHelp
 
 PLUGIN_NAME = "lynkr-provider-openrouter"
+#: OpenRouter's models that cache only at ``cache_control`` breakpoints: Claude, and
+#: Gemini (which also caches by itself).
+CACHE_CONTROL_MODELS = ("anthropic/*", "google/gemini-*")
 
 
 class OpenRouterSettings(msgspec.Struct, kw_only=True):
@@ -21,7 +26,10 @@ class OpenRouterSettings(msgspec.Struct, kw_only=True):
     max_output_tokens: int | None = None
     context_window: int | None = None
     model_limits: list[str] = []
+    model_reasoning: list[str] = []
+    think_tags: Literal["auto", "on", "off"] = "auto"
     timeout_ms: int | None = None
+    cache_control_models: list[str] = msgspec.field(default_factory=lambda: list(CACHE_CONTROL_MODELS))
 
 
 ENV = {
@@ -33,7 +41,10 @@ ENV = {
     "max_output_tokens": "OPENROUTER_MAX_OUTPUT_TOKENS",
     "context_window": "OPENROUTER_CONTEXT_WINDOW",
     "model_limits": "OPENROUTER_MODEL_LIMITS",
+    "model_reasoning": "OPENROUTER_MODEL_REASONING",
+    "think_tags": "OPENROUTER_THINK_TAGS",
     "timeout_ms": "OPENROUTER_TIMEOUT_MS",
+    "cache_control_models": "OPENROUTER_CACHE_CONTROL_MODELS",
 }
 
 HELP = {
@@ -45,13 +56,20 @@ HELP = {
     "max_output_tokens": "cap on max_tokens sent upstream (empty: the client's)",
     "context_window": "model's context window in tokens (empty: the model family's known window)",
     "model_limits": "per model: model=context_window[/max_output_tokens], comma-separated (glob models)",
+    "model_reasoning": "per model: model=effort|history|no-effort|no-history (joined by +), comma-separated (glob models)",
+    "think_tags": "<think> blocks in content become thinking: auto (at the start), on (anywhere), off",
     "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
+    "cache_control_models": "models that get the client's cache_control breakpoints, comma-separated globs",
 }
 
 #: Not asked by ``lynkr init``: for models the limit tables do not know.
 LIMITS = frozenset({"context_window", "model_limits"})
+#: Not asked either: per-model reasoning capabilities and think tags have working defaults.
+REASONING = frozenset({"model_reasoning", "think_tags"})
+#: Not asked by ``lynkr init``: prompt caching works without them (README, "Prompt caching").
+CACHING = frozenset({"cache_control_models"})
 
 #: What ``lynkr init`` asks for, with this module's defaults.
 SETTINGS_HELP: list[SettingHelp] = SettingHelp.from_struct(
-    OpenRouterSettings, {k: v for k, v in ENV.items() if k not in LIMITS}, HELP, required={"api_key"}, secret={"api_key"}
+    OpenRouterSettings, {k: v for k, v in ENV.items() if k not in LIMITS | CACHING | REASONING}, HELP, required={"api_key"}, secret={"api_key"}
 )

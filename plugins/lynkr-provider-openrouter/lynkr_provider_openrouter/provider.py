@@ -20,6 +20,10 @@ from lynkr_core import (
 )
 from lynkr_provider_openrouter.config import SETTINGS_HELP, OpenRouterSettings
 
+#: After ``OPENROUTER_MODEL_REASONING``: every model gets its reasoning back (OpenRouter's
+#: ``reasoning_details``, which its docs ask to keep through tool calls).
+REASONING_BACK = (translate.ModelReasoning("*", history=True),)
+
 
 class OpenRouterProvider(OpenAIChatProvider):
     """Chat requests to OpenRouter; thinking goes as its ``reasoning`` object."""
@@ -35,7 +39,10 @@ class OpenRouterProvider(OpenAIChatProvider):
                 max_output_tokens=settings.max_output_tokens,
                 context_window=settings.context_window,
                 model_limits=translate.parse_model_limits(settings.model_limits, "OPENROUTER_MODEL_LIMITS"),
+                model_reasoning=translate.parse_model_reasoning(settings.model_reasoning, "OPENROUTER_MODEL_REASONING") + REASONING_BACK,
+                think_tags=settings.think_tags,
                 reasoning="openrouter",
+                cache_control_models=tuple(settings.cache_control_models),
             ),
             model_variable="OPENROUTER_MODEL",
             timeout=provider_timeout(core, settings.timeout_ms),

@@ -34,8 +34,19 @@ def openrouter_env(base_url: str, **extra: str) -> dict[str, str]:
 
 
 def assert_valid_openrouter_request(body: dict[str, Any]) -> None:
-    """A request the openai SDK accepts, apart from OpenRouter's own top-level "reasoning"."""
-    assert_valid_chat_request({k: v for k, v in body.items() if k != "reasoning"})
+    """A request the openai SDK accepts, apart from OpenRouter's own top-level "reasoning"
+    and the ``cache_control`` breakpoints it takes on content parts."""
+    assert_valid_chat_request(without_openrouter_keys(body))
+
+
+def without_openrouter_keys(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without OpenRouter's ``reasoning`` and content parts' ``cache_control``."""
+    messages = [
+        {**m, "content": [{k: v for k, v in p.items() if k != "cache_control"} for p in m["content"]]}
+        if isinstance(m.get("content"), list) else m
+        for m in body["messages"]
+    ]
+    return {**{k: v for k, v in body.items() if k != "reasoning"}, "messages": messages}
 
 
 HARNESS = Harness(

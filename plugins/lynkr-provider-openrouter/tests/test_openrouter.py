@@ -12,6 +12,16 @@ from lynkr_core.testing.openai_check import assert_valid_chat_request
 HELLO = [{"role": "user", "content": "hello"}]
 
 
+def without_breakpoints(body):
+    """``body`` without the ``cache_control`` of its content parts (OpenRouter's own key)."""
+    def part(p):
+        return {k: v for k, v in p.items() if k != "cache_control"}
+    return {**body, "messages": [
+        {**m, "content": [part(p) for p in m["content"]]} if isinstance(m.get("content"), list) else m
+        for m in body["messages"]
+    ]}
+
+
 def names(events):
     """The event names of parsed SSE events."""
     return [name for name, _ in events]
@@ -185,7 +195,16 @@ async def test_a_real_claude_code_request_streams_back_cleanly(
 
     sent = gw.fake.chat_requests[0]
     upstream = sent.json
-    assert_valid_chat_request({k: v for k, v in upstream.items() if k != "reasoning"})
+    marked = [
+        p for m in upstream["messages"] if isinstance(m.get("content"), list)
+        for p in m["content"] if "cache_control" in p
+    ]
+    # Claude Code's three breakpoints reach a Claude model: two in the system prompt, the
+    # last on its latest message (the prompt on turn 1, the tool result on turn 2)
+    assert [p["cache_control"] for p in marked] == [{"type": "ephemeral"}] * 3
+    assert_valid_chat_request(
+        {k: v for k, v in without_breakpoints(upstream).items() if k != "reasoning"}
+    )
     assert "anthropic-beta" not in sent.headers and "x-api-key" not in sent.headers
     assert upstream["model"] == "anthropic/claude-opus-4.8"
     assert upstream["max_tokens"] == 64000
