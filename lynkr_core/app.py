@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator
@@ -16,16 +17,19 @@ from starlette.routing import BaseRoute, Route
 
 from lynkr_core import endpoints, operating
 from lynkr_core.config import ConfigError, Settings
+from lynkr_core.config_watch import ConfigWatcher
 from lynkr_core.contracts import ExtraRoute
+from lynkr_core.draining import EndAtShutdown, ignore_cancelled_connections
 from lynkr_core.errors import encode_error, error_type_for_status
 from lynkr_core.http import open_http_session
-from lynkr_core.middleware import GatewayMiddleware
+from lynkr_core.middleware import AccessKeys, GatewayMiddleware
 from lynkr_core.openai_api import routes as openai_routes
 from lynkr_core.pipeline import Pipeline
 from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
 from lynkr_core.registered import Registered
 from lynkr_core.registry import RegistrationError, Registry, collect
-from lynkr_core.services import Services
+from lynkr_core.reload import RELOAD_PATH, Reloader
+from lynkr_core.services import ModelClient, Services
 from lynkr_core.shedding import LoadGauge, LoadShedding
 
 log = structlog.get_logger("lynkr.app")
@@ -40,6 +44,7 @@ CORE_ROUTES: list[BaseRoute] = [
     Route("/v1/models/{model_id:path}", endpoints.get_model, methods=["GET"]),
     Route(operating.CIRCUITS_PATH, operating.circuits, methods=["GET"]),
     Route("/api/event_logging/batch", endpoints.event_logging, methods=["POST"]),
+    Route(RELOAD_PATH, endpoints.admin_reload, methods=["POST"]),  # admin key only
     Route("/", endpoints.root, methods=["GET", "HEAD"]),
     Route("/health", endpoints.health, methods=["GET", "HEAD"]),
     Route("/health/live", endpoints.health, methods=["GET", "HEAD"]),
@@ -77,20 +82,25 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
         raise ConfigError(pipeline.unavailable)
     kept = [(route, extra) for owner, route, extra in extra_routes if pm.statuses[owner].enabled]
     routes = CORE_ROUTES + [route for route, _ in kept]
-    admin_routes = [route for route, extra in kept if extra.admin]
+    admin_routes = [route for route, extra in kept if extra.admin] + [_core_route(RELOAD_PATH)]
     public_routes = [route for route, extra in kept if extra.public]
     lifecycle = registered.lifecycle()
+    access = AccessKeys(settings.core.api_keys, settings.core.admin_keys, pipeline.redactor)
     load = LoadGauge(max_active=settings.core.load_shedding_active_requests,
                      max_memory_mb=settings.core.shed_memory_mb, retry_after=settings.core.shed_retry_after_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ignore_cancelled_connections(asyncio.get_running_loop())
         pipeline.http = open_http_session(settings)
-        services = Services(settings, pipeline.http, pipeline.model_client, registered.session_store(),
+        # Plugins' own model calls go through the pipeline in force (a reload replaces it).
+        model = ModelClient(lambda request, purpose: app.state.pipeline.model_client.complete(request, purpose=purpose))
+        services = Services(settings, pipeline.http, model, registered.session_store(),
                             plugin_hooks=pm.hook_calls, circuit_states=pipeline.calls.breakers.states,
                             load_status=load.status)
         app.state.services = pipeline.observers.services = services
         started = False
+        watcher: ConfigWatcher | None = None
         try:
             await lifecycle.start(services)
             started = True
@@ -102,8 +112,14 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
             if problem is not None:
                 log.error("not_configured", reason=problem)
                 print(f"lynkr: {problem}", file=sys.stderr)
+            if settings.core.reload_watch and settings.config_files():
+                watcher = app.state.config_watcher = ConfigWatcher(
+                    settings.config_files(), lambda: reloader.reload(trigger="watcher"))
+                watcher.start()
             yield
         finally:
+            if watcher is not None:
+                await watcher.stop()
             await pipeline.drain()
             if started:
                 await pm.run_hook("lynkr_shutdown", reverse=True, strict=False, app=app, settings=settings,
@@ -123,9 +139,10 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
                 public_paths=[route.path_regex for route in public_routes],
                 max_body_bytes=settings.core.max_body_bytes,
                 body_timeout=settings.core.body_timeout_seconds,
-                redactor=pipeline.redactor,
+                access=access,
             ),
             Middleware(LoadShedding, gauge=load),  # inside: a refusal gets the gateway's request id
+            Middleware(EndAtShutdown),  # a request cut at the end of the shutdown grace period
         ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
@@ -136,7 +153,12 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     app.state.load = load
     app.state.settings = settings
     app.state.plugin_manager = pm
+    app.state.reloader = reloader = Reloader(app, pm, registered, access, load)
     return app
+
+
+def _core_route(path: str) -> Route:
+    return next(route for route in CORE_ROUTES if isinstance(route, Route) and route.path == path)
 
 
 def _plugin_routes(pm: LynkrPluginManager, settings: Settings) -> list[tuple[str, Route, ExtraRoute]]:

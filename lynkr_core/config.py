@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -48,6 +49,7 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     allow_unauthenticated_public_bind: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
     keep_alive_timeout_seconds: Seconds = 75.0
+    shutdown_grace_seconds: Seconds = 20.0
     body_timeout_seconds: Seconds = 60.0
     allow_private_urls: bool = False
     url_allowed_hosts: list[str] = []
@@ -75,6 +77,7 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     tool_execution_mode: Literal["server", "client", "passthrough"] = "server"
     max_tool_steps: int = 8
     tool_timeout_seconds: float = 900.0
+    reload_watch: bool = True
 
 
 #: Environment variable for each core setting.
@@ -89,6 +92,7 @@ CORE_ENV: dict[str, str] = {
     "allow_unauthenticated_public_bind": "LYNKR_ALLOW_UNAUTHENTICATED_PUBLIC_BIND",
     "max_body_bytes": "LYNKR_MAX_BODY_BYTES",
     "keep_alive_timeout_seconds": "LYNKR_KEEP_ALIVE_TIMEOUT_SECONDS",
+    "shutdown_grace_seconds": "LYNKR_SHUTDOWN_GRACE_SECONDS",
     "body_timeout_seconds": "LYNKR_BODY_TIMEOUT_SECONDS",
     "allow_private_urls": "LYNKR_ALLOW_PRIVATE_URLS",
     "url_allowed_hosts": "LYNKR_URL_ALLOWED_HOSTS",
@@ -116,6 +120,7 @@ CORE_ENV: dict[str, str] = {
     "tool_execution_mode": "TOOL_EXECUTION_MODE",
     "max_tool_steps": "POLICY_MAX_STEPS",
     "tool_timeout_seconds": "LYNKR_TOOL_TIMEOUT_SECONDS",
+    "reload_watch": "LYNKR_RELOAD_WATCH",
 }
 
 
@@ -132,6 +137,7 @@ class Settings:
         self._environ: dict[str, str] = dict(environ or {})
         self._toml: dict[str, Any] = dict(toml or {})
         self.sources = sources
+        self._origin: _Origin | None = None
         self.core: CoreSettings = self._decode(
             "lynkr", CoreSettings, CORE_ENV, self._toml.get("lynkr", {})
         )
@@ -165,7 +171,60 @@ class Settings:
             sources.append(str(env_path))
         merged.update(process_env)
         sources.append("environment")
-        return cls(merged, toml_data, sources=tuple(sources))
+        settings = cls(merged, toml_data, sources=tuple(sources))
+        settings._origin = _Origin(environ, env_file, toml_file)
+        return settings
+
+    def reload(self) -> Settings:
+        """These settings read again as they were first: the same process environment
+        (``os.environ`` when none was given: it cannot change under a running process),
+        ``.env`` and ``lynkr.toml`` looked up and read anew. Settings built from a mapping
+        (not by ``load``) come back as they are. Raises ``ConfigError`` like ``load``."""
+        if self._origin is None:
+            return Settings(self._environ, self._toml, sources=self.sources)
+        return Settings.load(self._origin.environ, env_file=self._origin.env_file,
+                             toml_file=self._origin.toml_file)
+
+    def config_files(self) -> list[Path]:
+        """The ``.env`` and ``lynkr.toml`` paths ``reload`` reads (absolute, whether they
+        exist yet or not); empty for settings not read from files."""
+        if self._origin is None:
+            return []
+        environ = os.environ if self._origin.environ is None else self._origin.environ
+        named = ((self._origin.env_file, environ.get("LYNKR_ENV_FILE"), ".env"),
+                 (self._origin.toml_file, environ.get("LYNKR_CONFIG"), "lynkr.toml"))
+        return [Path(explicit or from_env or default).absolute() for explicit, from_env, default in named]
+
+    def source_of(self, name: str) -> str | None:
+        """Where the raw setting ``name`` would come from if read again now: ``environment``,
+        or the path of the ``.env`` or ``lynkr.toml`` that sets it (for an error message);
+        ``None`` when none does, or for settings not read from files."""
+        if self._origin is None:
+            return None
+        environ = os.environ if self._origin.environ is None else self._origin.environ
+        if name in environ:
+            return "environment"
+        env_path, toml_path = self.config_files()
+        try:
+            if env_path.is_file() and name in dotenv_values(env_path):
+                return str(env_path)
+            if toml_path.is_file() and name in _read_toml(toml_path).get("env", {}):
+                return str(toml_path)
+        except (ConfigError, OSError):
+            return None
+        return None
+
+    def differences(self, other: Settings) -> list[str]:
+        """The names of the raw settings whose values differ between these and ``other``
+        (never the values): environment names, and ``[lynkr] <key>`` or
+        ``[plugins.<name>] <key>`` for ``lynkr.toml``'s tables."""
+        names = set(_changed_keys(self._environ, other._environ))
+        names.update(f"[lynkr] {key}" for key in _changed_keys(self._toml.get("lynkr", {}), other._toml.get("lynkr", {})))
+        plugins = self._toml.get("plugins", {}).keys() | other._toml.get("plugins", {}).keys()
+        for plugin in plugins:
+            changed = _changed_keys(self.plugin_table(plugin), other.plugin_table(plugin))
+            names.update(f"[plugins.{plugin}] {key}" for key in changed)
+        return sorted(names)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """A raw setting by its environment variable name."""
@@ -221,6 +280,19 @@ class Settings:
                 found.add(text.strip())
                 found.update(part.strip() for part in text.split(","))
         return sorted(value for value in found if _worth_masking(value))
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    return [key for key in old.keys() | new.keys() if old.get(key) != new.get(key)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """How ``Settings.load`` was called, to read the same sources again."""
+
+    environ: Mapping[str, str] | None
+    env_file: str | Path | None
+    toml_file: str | Path | None
 
 
 def mask(name: str, value: str) -> str:

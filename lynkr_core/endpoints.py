@@ -43,6 +43,7 @@ def request_context(request: Request, parsed: MessagesRequest | None = None) -> 
         session_id=session_id_for(visible, parsed) if parsed is not None else None,
     )
     context.client_id = request.scope["state"].get("client_id")
+    context.path = request.scope["path"]
     return context
 
 
@@ -159,6 +160,17 @@ async def event_logging(request: Request) -> Response:
     (answered so that the client does not log a 404 for every batch)."""
     await request.body()
     return Response(b'{"success":true}', media_type=JSON)
+
+
+async def admin_reload(request: Request) -> Response:
+    """``POST /v1/admin/reload`` (admin key): read ``.env`` and ``lynkr.toml`` again and put
+    the new configuration in force in this worker (``lynkr_core.reload``). The answer names
+    what changed and what needs a restart, never a value; a configuration that does not
+    hold is refused with a 400 naming the setting and its file, and the old one is kept."""
+    report = await request.app.state.reloader.reload(trigger="admin")
+    if report.status == "refused":
+        raise InvalidRequest(f"reload refused, the configuration in force is kept: {report.reason}")
+    return Response(msgspec.json.encode(report), media_type=JSON)
 
 
 async def health(request: Request) -> Response:

@@ -189,10 +189,16 @@ def _stop_if_unused(settings: Settings, users_path: Path, lock_path: Path) -> No
             mine = runfiles.fingerprint(settings)
             for run in runfiles.read_all(settings):
                 if run.fingerprint == mine and run.owner == "code":
-                    runfiles.stop(run)
+                    runfiles.stop(run, timeout=stop_timeout(settings))
                     print(f"lynkr code: stopped lynkr (pid {run.pid})", file=sys.stderr)
         finally:
             fcntl.flock(users, fcntl.LOCK_UN)
+
+
+def stop_timeout(settings: Settings) -> float:
+    """How long ``lynkr stop`` waits before SIGKILL: the server's shutdown grace for the
+    streams in flight, then a minute for plugins to flush (sessions) and stop (MCP servers)."""
+    return settings.core.shutdown_grace_seconds + 60.0
 
 
 def add_code_arguments(parser: argparse.ArgumentParser) -> None:
@@ -240,7 +246,7 @@ def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
         print("no lynkr running" + ("" if args.all else " for this configuration"))
         return 0
     for run in chosen:
-        stopped = runfiles.stop(run)
+        stopped = runfiles.stop(run, timeout=stop_timeout(settings))
         print(f"{'stopped' if stopped else 'could not stop'} lynkr at {run.url} (pid {run.pid})")
     return 0
 

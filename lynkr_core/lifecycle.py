@@ -6,12 +6,14 @@ plain or async; an object registered as several kinds is started and closed
 once. They start in the lifespan before the server accepts requests, in
 that order of kinds (stores first, so that the others may use them) and in
 hook order within a kind; they close in the reverse order, each even if
-another failed. A ``start`` that raises stops
-the server, naming the plugin, after closing what had started.
+another failed or took longer than ``CLOSE_TIMEOUT_SECONDS`` (then it is left
+behind, logged, so that a stuck plugin cannot hold the exit). A ``start`` that
+raises stops the server, naming the plugin, after closing what had started.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from lynkr_core.services import Services
 
 log = structlog.get_logger("lynkr.lifecycle")
+
+#: How long one object's ``close`` may take at shutdown (a session store writing what is
+#: queued takes up to 10 s, an MCP server's process tree as long to stop).
+CLOSE_TIMEOUT_SECONDS = 25.0
 
 
 class StartupFailed(Exception):
@@ -42,7 +48,8 @@ class Managed:
 class Lifecycle:
     """Starts ``managed`` objects in order and closes the started ones in reverse."""
 
-    def __init__(self, managed: list[Managed]) -> None:
+    def __init__(self, managed: list[Managed], *, close_timeout: float = CLOSE_TIMEOUT_SECONDS) -> None:
+        self.close_timeout = close_timeout
         seen: set[int] = set()
         self.managed: list[Managed] = []
         for entry in managed:  # an object registered as two kinds starts and closes once
@@ -69,13 +76,18 @@ class Lifecycle:
             self._started.append(managed)
 
     async def close(self) -> None:
-        """Call ``close`` on every started object, last started first; failures are logged."""
+        """Call ``close`` on every started object, last started first, each for at most
+        ``close_timeout`` seconds; failures and timeouts are logged."""
         while self._started:
             managed = self._started.pop()
             close = getattr(managed.item, "close", None)
             if not callable(close):
                 continue
             try:
-                await await_maybe(close())
+                async with asyncio.timeout(self.close_timeout):
+                    await await_maybe(close())
+            except TimeoutError:
+                log.error("close_timeout", plugin=managed.owner, kind=managed.kind, name=managed.name,
+                          seconds=self.close_timeout)
             except Exception:
                 log.exception("close_failed", plugin=managed.owner, kind=managed.kind, name=managed.name)

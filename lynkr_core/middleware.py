@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,6 +46,31 @@ def api_key_id(key: str | bytes) -> str:
     return "key_" + hashlib.sha256(raw).hexdigest()[:12]
 
 
+@dataclass(frozen=True, slots=True)
+class KeySet:
+    """API keys (encoded), their ``api_key_id``s in the same order, and admin keys."""
+
+    api: list[bytes]
+    ids: list[str]
+    admin: list[bytes]
+
+
+class AccessKeys:
+    """The API keys and admin keys the gateway accepts, and the redactor of its error
+    bodies: one object the middleware reads per request, replaced whole by a hot reload
+    (``replace``), so a request sees either the old set or the new one."""
+
+    def __init__(self, api_keys: Iterable[str] = (), admin_keys: Iterable[str] = (),
+                 redactor: Redactor | None = None) -> None:
+        self.replace(api_keys, admin_keys, redactor or Redactor())
+
+    def replace(self, api_keys: Iterable[str], admin_keys: Iterable[str], redactor: Redactor) -> None:
+        """Accept ``api_keys`` and ``admin_keys`` from now on, and mask with ``redactor``."""
+        keys = [key.encode() for key in api_keys]
+        self.current = KeySet(keys, [api_key_id(key) for key in keys], [key.encode() for key in admin_keys])
+        self.redactor = redactor
+
+
 class GatewayMiddleware:
     """Gives each request an id (``request-id`` header, every log line), checks the API key
     and the body size, and turns any unhandled exception into an Anthropic 500 body.
@@ -63,16 +89,15 @@ class GatewayMiddleware:
         max_body_bytes: int,
         body_timeout: float = 60.0,
         redactor: Redactor | None = None,
+        access: AccessKeys | None = None,
     ) -> None:
         self.app = app
-        self._keys = [key.encode() for key in api_keys]
-        self._key_ids = [api_key_id(key) for key in self._keys]
-        self._admin_keys = [key.encode() for key in admin_keys]
+        #: The keys in force (``access``, shared with a hot reload; else ``api_keys``...).
+        self.access = access or AccessKeys(api_keys, admin_keys, redactor)
         self._admin_paths = tuple(admin_paths)
         self._public_paths = tuple(public_paths)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
-        self.redactor = redactor or Redactor()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,7 +125,7 @@ class GatewayMiddleware:
             if response["started"]:
                 log.exception("error_after_response_started")
             else:
-                await _send_error(send_with_id, _as_lynkr_error(exc), self.redactor)
+                await _send_error(send_with_id, _as_lynkr_error(exc), self.access.redactor)
         finally:
             log.info(
                 "http",
@@ -113,31 +138,32 @@ class GatewayMiddleware:
     def _check_auth(self, scope: Scope) -> str | None:
         """Refuse a missing or unknown key; the ``api_key_id`` of the API key presented
         (``None``: no API keys configured, an open path, or an admin route)."""
+        keys = self.access.current
         if self._admin_paths and any(path.match(scope["path"]) for path in self._admin_paths):
-            self._check_admin(scope)
+            self._check_admin(scope, keys.admin)
             return None
-        if not self._keys or scope["path"] in OPEN_PATHS or self._is_public(scope["path"]):
+        if not keys.api or scope["path"] in OPEN_PATHS or self._is_public(scope["path"]):
             return None
         presented = _presented_key(scope)
         if presented is None:
             raise AuthenticationFailed("missing API key: send it in x-api-key or Authorization: Bearer")
-        matched = _matching(presented, self._keys)
+        matched = _matching(presented, keys.api)
         if matched is None:
             raise AuthenticationFailed("invalid x-api-key")
-        return self._key_ids[matched]
+        return keys.ids[matched]
 
     def _is_public(self, path: str) -> bool:
         """A plugin's ``ExtraRoute(public=True)``: answered without a key."""
         return any(pattern.match(path) for pattern in self._public_paths)
 
-    def _check_admin(self, scope: Scope) -> None:
+    def _check_admin(self, scope: Scope, admin_keys: list[bytes]) -> None:
         """Admin routes: only a key of ``LYNKR_ADMIN_KEYS``; none configured, nobody."""
-        if not self._admin_keys:
+        if not admin_keys:
             raise PermissionDenied("this route needs an admin key, and LYNKR_ADMIN_KEYS is not set")
         presented = _presented_key(scope)
         if presented is None:
             raise AuthenticationFailed("missing admin key: send it in x-api-key or Authorization: Bearer")
-        if not _matches(presented, self._admin_keys):
+        if not _matches(presented, admin_keys):
             raise AuthenticationFailed("invalid admin key (an API key is not an admin key)")
 
     def _check_declared_length(self, scope: Scope) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
 import os
+import signal
+import time
 from pathlib import Path
 
 from hypercorn.config import Config
@@ -12,9 +15,13 @@ from starlette.types import ASGIApp
 
 from lynkr_core.app import create_app
 from lynkr_core.config import ConfigError, Settings
+from lynkr_core.lifecycle import CLOSE_TIMEOUT_SECONDS
 from lynkr_core.logs import configure_logging
 
 APP_PATH = "lynkr_core.server:app_from_environment()"
+#: How long a worker may take to stop after its grace period: its last frames, then the
+#: plugins' ``close`` (each bounded by ``CLOSE_TIMEOUT_SECONDS``, and usually quick).
+SHUTDOWN_BOUND_SECONDS = 2 * CLOSE_TIMEOUT_SECONDS
 
 
 def is_loopback(host: str) -> bool:
@@ -41,9 +48,31 @@ def check_bind(settings: Settings, host: str) -> None:
 
 def app_from_environment() -> ASGIApp:
     """The app, configured from the environment (what each Hypercorn worker process loads)."""
+    if multiprocessing.parent_process() is not None:
+        leave_shutdown_to_supervisor()
     settings = Settings.load()
     configure_logging(settings.core.log_level, settings.core.log_format, secrets=settings.secrets())
     return create_app(settings)
+
+
+def leave_shutdown_to_supervisor() -> None:
+    """In a worker process of ``--workers N``: ignore SIGTERM (SIGINT is ignored already).
+    The supervisor owns the shutdown: on its SIGTERM or SIGINT it tells every worker through
+    Hypercorn's shutdown event, and each drains its requests. Once one worker has exited,
+    Hypercorn's supervisor sends the others SIGTERM, which would cut their streams
+    mid-body; a SIGTERM sent to the whole process group would too."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def wait_for_workers(timeout: float) -> None:
+    """After Hypercorn's supervisor returns, wait (at most ``timeout`` seconds in all) for the
+    workers still draining, then kill what is left: Hypercorn waits only for the first."""
+    deadline = time.monotonic() + timeout
+    for worker in multiprocessing.active_children():
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in multiprocessing.active_children():
+        worker.kill()
+        worker.join()
 
 
 #: prometheus_client's variable for the directory its worker processes share metrics in.
@@ -69,7 +98,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
 
     The app is built in each worker from the environment, ``.env`` and
     ``lynkr.toml``; ``host`` and ``port`` only say where to listen. With one
-    worker, it runs in this process.
+    worker, it runs in this process. SIGTERM or SIGINT shuts it down gracefully
+    (``lynkr_core.draining``): no new connections, requests in flight get
+    ``LYNKR_SHUTDOWN_GRACE_SECONDS``, then the plugins are closed.
     """
     check_bind(settings, host)
     create_app(settings)  # fail here, with a clear message, rather than in every worker
@@ -91,5 +122,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     # once: the rest wait for SYN retransmits (1 s, 3 s, ...) or hang half-open. The
     # kernel caps the value at net.core.somaxconn.
     config.backlog = 1024
-    config.graceful_timeout = 10
-    return run(config)
+    # On SIGTERM/SIGINT, requests in flight get this long to finish; then ``EndAtShutdown``
+    # ends each one properly and the lifespan shutdown closes the plugins.
+    config.graceful_timeout = settings.core.shutdown_grace_seconds
+    exit_code = run(config)
+    if workers > 1:
+        wait_for_workers(settings.core.shutdown_grace_seconds + SHUTDOWN_BOUND_SECONDS)
+    return exit_code

@@ -52,6 +52,7 @@ class ModelClient:
 class Services:
     """The core's services for plugins' objects, given to their ``start``."""
 
+    #: The settings in force: a hot reload (``lynkr_core.reload``) replaces them.
     settings: Settings
     http: aiohttp.ClientSession
     model: ModelClient

@@ -21,6 +21,7 @@ from lynkr_core import (
     StoredExchange,
     ToolSource,
 )
+from lynkr_core.lifecycle import Lifecycle, Managed
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.testing.server import serving
@@ -246,3 +247,22 @@ async def test_observers_see_every_exchange_and_a_failing_one_stops_no_other(aft
                 await stream.get_final_message()
     assert plain.seen == both.seen == ["s9", "s9"]
     assert journal.count("start both") == 1 and journal.count("close both") == 1
+
+
+async def test_a_close_that_hangs_is_left_behind_and_the_others_still_close():
+    journal: list[str] = []
+
+    class Stuck:
+        async def close(self) -> None:
+            journal.append("stuck close begins")
+            await asyncio.Event().wait()
+
+    class Quick:
+        def close(self) -> None:
+            journal.append("quick closed")
+
+    lifecycle = Lifecycle([Managed("p1", "store", "quick", Quick()), Managed("p2", "tool", "stuck", Stuck())],
+                          close_timeout=0.05)
+    await lifecycle.start(None)  # type: ignore[arg-type]  (neither has a start)
+    await asyncio.wait_for(lifecycle.close(), timeout=30)
+    assert journal == ["stuck close begins", "quick closed"]

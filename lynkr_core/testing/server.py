@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import tempfile
 import threading
@@ -36,8 +37,14 @@ def make_test_app(
     *,
     plugins: list[tuple[str, Any]] = (),  # type: ignore[assignment]
     load_entry_points: bool = True,
+    env_file: str | os.PathLike[str] | None = None,
+    toml_file: str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """An app configured only from ``env`` (no ``.env``, no ``lynkr.toml``, no ``os.environ``).
+
+    With ``env_file`` and ``toml_file`` (both must exist), ``env`` stands for the process
+    environment and the two files are read as ``lynkr start`` reads ``.env`` and
+    ``lynkr.toml``: a hot reload (``POST /v1/admin/reload``, the watcher) reads them again.
 
     ``plugins`` are ``(name, module_or_object)`` pairs registered after the
     installed ones, as a third-party plugin would be. Unless ``env`` names a
@@ -47,7 +54,10 @@ def make_test_app(
     """
     environ = dict(env or {})
     environ.setdefault("LYNKR_HOME", tempfile.mkdtemp(prefix="lynkr-home-"))
-    settings = Settings(environ)
+    if env_file is None and toml_file is None:
+        settings = Settings(environ)
+    else:
+        settings = Settings.load(environ, env_file=env_file, toml_file=toml_file)
     pm = make_plugin_manager(settings, load_entry_points=load_entry_points, plugins=plugins)
     return create_app(settings, pm)
 

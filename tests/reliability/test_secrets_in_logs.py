@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import aiohttp
@@ -28,7 +29,7 @@ from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI
 from lynkr_core.testing.fake_openai import CutStream as ChatCut
 from lynkr_core.testing.fake_openai import ErrorReply as ChatError
 from lynkr_core.testing.gateway import sse_events
-from lynkr_core.testing.server import free_port
+from lynkr_core.testing.server import STARTUP_SECONDS, free_port
 
 CLIENT_KEY = "lynkr-client-key-5d9e1f7a3c2b8064"
 ANTHROPIC_KEY = "sk-ant-upstream-7f3a9c1e5b2d4f60"
@@ -106,8 +107,9 @@ def lynkr_command() -> list[str]:
 
 
 async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS  # every plugin loads: slow on a busy machine
     async with aiohttp.ClientSession() as http:
-        for _ in range(300):
+        while time.monotonic() < deadline:
             if process.returncode is not None:
                 raise AssertionError(f"lynkr exited with {process.returncode}")
             try:

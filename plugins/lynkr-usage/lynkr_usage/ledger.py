@@ -29,9 +29,17 @@ from lynkr_core import (
     RateLimited,
     RequestContext,
     Services,
+    Settings,
     anthropic,
 )
-from lynkr_usage.config import DB_NAME, PLUGIN_NAME, UsageSettings, limits_by_key, prices_path
+from lynkr_usage.config import (
+    DB_NAME,
+    PLUGIN_NAME,
+    UsageSettings,
+    limits_by_key,
+    load_settings,
+    prices_path,
+)
 from lynkr_usage.db import UsageDB
 from lynkr_usage.limits import Admission
 from lynkr_usage.prices import PriceBook
@@ -83,6 +91,24 @@ class UsageLedger(Policy, ExchangeObserver):
         """Write what is waiting now, and wait until it is written."""
         self._flush()
         await self.queue.idle()
+
+    def prepare_reload(self, settings: Settings) -> Callable[[], None]:
+        """Hot reload: check the new limits, budgets and price table (``ConfigError`` naming
+        the setting refuses the reload); what is returned puts them in force."""
+        config = load_settings(settings)
+        defaults, per_key = limits_by_key(config)
+        path = prices_path(config, settings.core.home)
+        prices = None
+        if self.prices is not None and path != self.prices.path:  # USAGE_PRICES_FILE changed
+            PriceBook(path).table()  # ConfigError naming the file when it does not hold
+            prices = PriceBook(path, keep_last_good=True)
+
+        def apply() -> None:
+            self.config, self.defaults, self.per_key = config, defaults, per_key
+            if prices is not None:
+                self.prices = prices
+
+        return apply
 
     # ----------------------------------------------------------------- limits
 
