@@ -6,6 +6,7 @@ is internal and may change.
 
 from lynkr_core import translate
 from lynkr_core.accumulate import MessageAccumulator
+from lynkr_core.anthropic_thinking import without_foreign_thinking
 from lynkr_core.background import BackgroundQueue
 from lynkr_core.breaker import CircuitOpen, CircuitState
 from lynkr_core.config import ConfigError, Settings
@@ -16,6 +17,7 @@ from lynkr_core.contracts import (
     Embeddings,
     ExchangeObserver,
     ExtraRoute,
+    Finding,
     HealthCheck,
     Provider,
     RequestPreparer,
@@ -89,6 +91,7 @@ __all__ = [
     "Exchange",
     "ExchangeObserver",
     "ExtraRoute",
+    "Finding",
     "HealthCheck",
     "HookCall",
     "Interceptor",
@@ -154,5 +157,6 @@ __all__ = [
     "status_for_error_type",
     "tap",
     "translate",
+    "without_foreign_thinking",
     "write_transaction",
 ]

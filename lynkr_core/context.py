@@ -73,6 +73,9 @@ class RequestContext:
     provider_name: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)
+    #: The HTTP path the client called (``/v1/messages``, ``/v1/chat/completions``...);
+    #: empty for a plugin's own model call.
+    path: str = ""
 
     @property
     def anthropic_beta(self) -> str | None:

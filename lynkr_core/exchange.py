@@ -72,7 +72,9 @@ class ToolCallRecord:
     or no such tool is installed. ``result`` is the text the model read.
     ``read_only`` is true when the call's declared effects change nothing
     (``ToolEffects.read_only``); false for writes, actions, opaque effects and
-    calls whose effects could not be read.
+    calls whose effects could not be read. ``started`` is when the call began to
+    run (``time.monotonic()``, like ``Attempt.started``; for a refused call, when
+    it was recorded); ``duration`` runs from then.
     """
 
     id: str
@@ -84,6 +86,7 @@ class ToolCallRecord:
     denied_by: str | None = None
     duration: float = 0.0
     read_only: bool = False
+    started: float = field(default_factory=time.monotonic)
 
 
 class Step:

@@ -148,9 +148,9 @@ class ToolRunner:
         if refusal is not None:
             log.info("tool_denied", tool=call.name, tool_use_id=call.id, reason=refusal.text)
             return _refused(record, refusal)
-        started = time.monotonic()
+        record.started = time.monotonic()
         result = await self._execute(prepared.tool, prepared.args, context, call.id)
-        record.duration = time.monotonic() - started
+        record.duration = time.monotonic() - record.started
         record.result, record.is_error = result.text, result.is_error
         if not result.is_error:
             context.ledger.bytes_written += prepared.effects.bytes_written
