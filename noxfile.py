@@ -58,9 +58,12 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark suite (`bench/`): direct, reference proxy and lynkr side by side.
+    """The benchmark suite (`bench/`): direct, reference proxy and lynkr side by side
+    (lynkr-provider, lynkr-operating with metrics, usage and the dashboard, lynkr-all),
+    lynkr at its default log level, ``info``, as users run it.
 
-    ``nox -s bench`` (about 3 minutes) or ``nox -s bench -- --quick`` (under one);
+    ``nox -s bench`` (about 4 minutes) or ``nox -s bench -- --quick`` (under one);
+    ``-- --targets reference lynkr-operating``, ``-- --log-level warning``;
     results in bench/results/latest.json, the table on stdout.
     """
     session.run("uv", "run", "--locked", "python", "-m", "bench", *session.posargs, external=True)
@@ -71,7 +74,8 @@ def bench_instructions(session: nox.Session) -> None:
     """Instructions per request of the reference proxy and lynkr under callgrind: the CPU
     comparison without the machine's noise (`bench/instructions.py`; needs valgrind).
 
-    ``nox -s bench_instructions`` (about a minute) or ``-- --requests 500``.
+    ``nox -s bench_instructions`` (a few minutes) or ``-- --requests 500``; where the
+    instructions go, by function: ``python -m bench.profile --target lynkr-operating``.
     """
     session.run(
         "uv", "run", "--locked", "python", "-m", "bench.instructions", *session.posargs, external=True

@@ -32,6 +32,7 @@ from typing import Any
 
 from bench.load import Expect, open_session, run_load
 from bench.run import (
+    LOG_LEVEL,
     MODES,
     ROOT,
     TARGETS,
@@ -44,7 +45,7 @@ from bench.run import (
 )
 from bench.upstream import Script
 
-DEFAULT_TARGETS = ("reference", "lynkr-provider", "lynkr-all")
+DEFAULT_TARGETS = ("reference", "lynkr-provider", "lynkr-operating", "lynkr-all")
 WARMUP_REQUESTS = 50
 #: valgrind runs a program tens of times slower while counting; the rest of the time, a few times.
 READY_LIMIT_S = 300.0
@@ -84,8 +85,11 @@ async def drive(url: str, stream: bool, requests: int, expect: Expect) -> None:
         raise RuntimeError(f"{result.completed - result.succeeded} failed: {result.error_samples[:2]}")
 
 
-async def measure(names: list[str], requests: int, work: Path) -> list[dict[str, Any]]:
-    """Instructions per request of every target in ``names``, JSON and stream."""
+async def measure(
+    names: list[str], requests: int, work: Path, log_level: str = LOG_LEVEL
+) -> list[dict[str, Any]]:
+    """Instructions per request of every target in ``names``, JSON and stream (lynkr at
+    ``log_level``)."""
     script = Script(chunks=50)
     expect = Expect.of(script)
     upstream_port = free_port()
@@ -101,7 +105,7 @@ async def measure(names: list[str], requests: int, work: Path) -> list[dict[str,
         await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")
         for target in [t for t in TARGETS if t.name in names]:
             port = free_port()
-            command = target_command(target, port, upstream_port, work)
+            command = target_command(target, port, upstream_port, work, log_level)
             proc = Proc(target.name, callgrind(command.argv, work), command.env, command.cwd, work)
             try:
                 await wait_ready(proc, f"http://127.0.0.1:{port}{command.health}", limit_s=READY_LIMIT_S)
@@ -140,16 +144,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="counted requests per target and mode")
     parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS),
                         choices=[t.name for t in TARGETS if t.kind in ("reference", "lynkr") and t.workers == 1])
+    parser.add_argument("--log-level", default=LOG_LEVEL, choices=["debug", "info", "warning", "error"],
+                        help=f"lynkr's LOG_LEVEL (default {LOG_LEVEL}, as users run it)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "instructions.json")
+    parser.add_argument("--keep-dumps", type=Path, metavar="DIR",
+                        help="copy the callgrind dumps here, for `callgrind_annotate DIR/callgrind.PID.1` "
+                             "(instructions by function: C functions, SQLite's and msgspec's included, "
+                             "and every thread, where cProfile sees Python on the main thread only)")
     args = parser.parse_args(argv)
     missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
     if missing:
         print(f"bench.instructions needs {' and '.join(missing)} (Debian: apt install valgrind)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="lynkr-instructions-") as tmp:
-        rows = asyncio.run(measure(args.targets, args.requests, Path(tmp)))
+        rows = asyncio.run(measure(args.targets, args.requests, Path(tmp), args.log_level))
+        if args.keep_dumps:
+            args.keep_dumps.mkdir(parents=True, exist_ok=True)
+            for dump in Path(tmp).glob("callgrind.*"):
+                shutil.copy(dump, args.keep_dumps / dump.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"git": git_revision(), "rows": rows}, indent=1) + "\n")
+    args.out.write_text(
+        json.dumps({"git": git_revision(), "log_level": args.log_level, "rows": rows}, indent=1) + "\n"
+    )
     print(render(rows))
     return 0
 

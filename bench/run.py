@@ -7,6 +7,9 @@ Targets (each proxy its own process tree, started fresh, ready when
   proxy, the floor of latency;
 - ``reference``: `bench.reference_proxy` -> the upstream's chat completions;
 - ``lynkr-provider``: ``lynkr start`` with only ``lynkr-provider-openai`` enabled;
+- ``lynkr-operating``: the provider with the operating plugins users run beside it:
+  ``lynkr-metrics``, ``lynkr-usage`` and ``lynkr-dashboard`` (issue 20's target: within
+  1.3x of the reference, so metrics and usage are not what makes lynkr slow);
 - ``lynkr-all``: the same with every installed plugin enabled;
 - ``lynkr-2-workers``: ``lynkr-provider`` with ``--workers 2`` (concurrency 32 only);
 - not in the default run, only when named or with ``--peers`` (`bench.peers`
@@ -25,6 +28,10 @@ window's figure is kept too), CPU per streamed chunk, peak RSS of the tree (sum
 over its processes, sampled every 50 ms; PSS once at the scenario's end), errors;
 and, to show where the machine's two cores went, the upstream's and the load
 generator's own CPU.
+
+lynkr runs at its default log level, ``info`` (an ``http`` and an ``exchange`` line per
+request, JSON to a file), as users run it; ``--log-level warning`` measures it without
+those lines.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ from bench.upstream import Script
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = {"json": False, "stream": True}
+#: lynkr's own default (``LOG_LEVEL``): the bench runs lynkr as users do.
+LOG_LEVEL = "info"
+PROVIDER = "lynkr-provider-openai"
 SAMPLE_SECONDS = 0.05
 # Variables that would change what lynkr does; the targets' own settings replace them.
 SCRUBBED_PREFIXES = (
@@ -99,7 +109,8 @@ class Target:
     name: str
     kind: str  # direct, reference, lynkr, peer
     workers: int = 1
-    all_plugins: bool = False
+    #: ``LYNKR_PLUGINS`` of a lynkr target; None: every installed plugin.
+    plugins: tuple[str, ...] | None = (PROVIDER,)
     concurrencies: tuple[int, ...] = (1, 32)
     default: bool = True  # in the run when no --targets are named
 
@@ -108,7 +119,8 @@ TARGETS = [
     Target("direct", "direct"),
     Target("reference", "reference"),
     Target("lynkr-provider", "lynkr"),
-    Target("lynkr-all", "lynkr", all_plugins=True),
+    Target("lynkr-operating", "lynkr", plugins=(PROVIDER, "lynkr-metrics", "lynkr-usage", "lynkr-dashboard")),
+    Target("lynkr-all", "lynkr", plugins=None),
     Target("lynkr-2-workers", "lynkr", workers=2, concurrencies=(32,)),
     *(Target(name, "peer", default=False) for name in peers.PEERS),
 ]
@@ -247,23 +259,25 @@ async def wait_ready(proc: Proc, url: str, limit_s: float = 60.0) -> float:
     raise RuntimeError(f"{proc.name} not ready after {limit_s:.0f} s:\n{proc.log_tail()}")
 
 
-def target_env(target: Target, upstream_port: int) -> dict[str, str]:
+def target_env(target: Target, upstream_port: int, log_level: str = LOG_LEVEL) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if target.kind == "lynkr":
         env.update(
             MODEL_PROVIDER="openai",
             OPENAI_ENDPOINT=f"http://127.0.0.1:{upstream_port}/v1/chat/completions",
-            OPENAI_API_KEY="x",
+            # A key of a real key's length: lynkr masks configured secrets on every log
+            # line, as it does for users (a one-letter value is too short to be masked).
+            OPENAI_API_KEY="sk-bench-0123456789abcdef0123456789abcdef",
             OPENAI_MODEL="gpt-4o",
-            LOG_LEVEL="warning",
+            LOG_LEVEL=log_level,
             # Stateful plugins keep nothing between runs, and the bench's identical requests
             # must reach the upstream: cache hits would measure the cache (nox -s bench_cache).
             LYNKR_HOME=tempfile.mkdtemp(prefix="lynkr-bench-home-"),
             PROMPT_CACHE_ENABLED="false",
         )
-        if not target.all_plugins:
-            env["LYNKR_PLUGINS"] = "lynkr-provider-openai"
+        if target.plugins is not None:
+            env["LYNKR_PLUGINS"] = ",".join(target.plugins)
     return env
 
 
@@ -277,8 +291,11 @@ class Command:
     health: str
 
 
-def target_command(target: Target, port: int, upstream_port: int, work: Path) -> Command:
-    """The command that starts ``target`` on ``port`` in front of the upstream."""
+def target_command(
+    target: Target, port: int, upstream_port: int, work: Path, log_level: str = LOG_LEVEL
+) -> Command:
+    """The command that starts ``target`` on ``port`` in front of the upstream (a lynkr
+    target at ``log_level``)."""
     upstream = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
     if target.kind == "peer":
         launch = peers.launch(target.name, port, upstream_port, work)
@@ -308,12 +325,14 @@ def target_command(target: Target, port: int, upstream_port: int, work: Path) ->
         ]
         cwd = work / target.name  # no .env or lynkr.toml from the checkout
         cwd.mkdir(exist_ok=True)
-    return Command(argv, target_env(target, upstream_port), cwd, "/health")
+    return Command(argv, target_env(target, upstream_port, log_level), cwd, "/health")
 
 
-def start_target(target: Target, port: int, upstream_port: int, work: Path) -> tuple[Proc, str]:
+def start_target(
+    target: Target, port: int, upstream_port: int, work: Path, log_level: str = LOG_LEVEL
+) -> tuple[Proc, str]:
     """The started target and its readiness path."""
-    command = target_command(target, port, upstream_port, work)
+    command = target_command(target, port, upstream_port, work, log_level)
     return Proc(target.name, command.argv, command.env, command.cwd, work), command.health
 
 
@@ -527,7 +546,9 @@ def git_revision() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def metadata(plan: Plan, script: Script, targets: list[Target], quick: bool) -> dict[str, Any]:
+def metadata(
+    plan: Plan, script: Script, targets: list[Target], quick: bool, log_level: str = LOG_LEVEL
+) -> dict[str, Any]:
     from lynkr_core import __version__
 
     return {
@@ -539,6 +560,10 @@ def metadata(plan: Plan, script: Script, targets: list[Target], quick: bool) -> 
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "quick": quick,
+        "lynkr_log_level": log_level,
+        "lynkr_plugins": {
+            t.name: "all" if t.plugins is None else list(t.plugins) for t in targets if t.kind == "lynkr"
+        },
         "plan": dataclasses.asdict(plan),
         "upstream": script.as_dict(),
         "request_bytes": {mode: len(request_body(stream)) for mode, stream in MODES.items()},
@@ -571,7 +596,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if target.kind == "peer":
             peers.ensure(target.name)  # before the run: installing is not the peer's startup
     results: dict[str, Any] = {
-        "meta": metadata(plan, script, targets, args.quick),
+        "meta": metadata(plan, script, targets, args.quick, args.log_level),
         "scenarios": [],
         "failures": [],
         "logs": {},
@@ -599,7 +624,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")
             for target in targets:
-                started = await start_running(target, upstream_port, work, results)
+                started = await start_running(target, upstream_port, work, results, args.log_level)
                 if started is not None:
                     running.append(started)
             async with aiohttp.ClientSession() as control:
@@ -632,13 +657,13 @@ class Running:
 
 
 async def start_running(
-    target: Target, upstream_port: int, work: Path, results: dict[str, Any]
+    target: Target, upstream_port: int, work: Path, results: dict[str, Any], log_level: str = LOG_LEVEL
 ) -> Running | None:
     """Start ``target`` and wait until it is ready; None (and a recorded failure) if it is not."""
     if target.kind == "direct":
         return Running(target, f"http://127.0.0.1:{upstream_port}/v1/messages", None, None)
     port = free_port()
-    proxy, health = start_target(target, port, upstream_port, work)
+    proxy, health = start_target(target, port, upstream_port, work, log_level)
     try:
         startup = await wait_ready(proxy, f"http://127.0.0.1:{port}{health}")
     except RuntimeError as exc:
@@ -739,6 +764,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tool", action="store_true", help="answers are a tool call, not text")
     parser.add_argument("--raw", action="store_true", help="also save every request's timings")
+    parser.add_argument(
+        "--log-level",
+        default=LOG_LEVEL,
+        choices=["debug", "info", "warning", "error"],
+        help=f"lynkr's LOG_LEVEL (default {LOG_LEVEL}, lynkr's own default, as users run it)",
+    )
     return parser.parse_args(argv)
 
 

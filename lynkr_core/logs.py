@@ -4,10 +4,13 @@ and configured secrets masked on every line."""
 from __future__ import annotations
 
 import logging
+import math
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import structlog
 
 from lynkr_core.redaction import Redactor
@@ -15,6 +18,56 @@ from lynkr_core.redaction import Redactor
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
 #: Loggers that write through handlers of their own rather than the root's.
 _OWN_HANDLER_LOGGERS = ("hypercorn.error", "hypercorn.access")
+
+
+#: Value types the fast JSON renderer writes itself; a line with any other value (a list, a
+#: dict, an object to ``repr``) goes through structlog's ``JSONRenderer``.
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+class FastJSONRenderer:
+    """structlog's ``JSONRenderer`` for the lines lynkr logs on every request, at a quarter
+    of its cost: a line whose values are all strings, numbers, booleans or ``None`` (the
+    ``http`` and ``exchange`` lines) is encoded by msgspec (compact JSON: no space after
+    ``,`` and ``:``; other characters as they are, in UTF-8, where ``json.dumps`` escapes
+    them); any other line, a non-finite float or an integer msgspec cannot hold goes to
+    ``JSONRenderer`` as before."""
+
+    def __init__(self) -> None:
+        self._encode = msgspec.json.Encoder().encode
+        self._fallback = structlog.processors.JSONRenderer()
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
+        """The line for ``event_dict``."""
+        for value in event_dict.values():
+            kind = type(value)
+            if kind not in _PLAIN_TYPES or (kind is float and not math.isfinite(value)):
+                return self._fallback(logger, method_name, event_dict)
+        try:
+            return self._encode(event_dict).decode()
+        except (msgspec.EncodeError, OverflowError, TypeError):
+            return self._fallback(logger, method_name, event_dict)
+
+
+class UtcTimeStamper:
+    """``timestamp``: the time in UTC, ISO 8601 with microseconds and ``Z``
+    (``2026-12-07T19:50:47.123456Z``), as structlog's ``TimeStamper(fmt="iso", utc=True)``
+    writes it (but always with six digits of microseconds), with the date and time
+    formatted once a second rather than on every line."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        """``event_dict`` with its ``timestamp``."""
+        now = time.time()
+        second = int(now)
+        cached, prefix = self._second
+        if cached != second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, prefix)
+        event_dict["timestamp"] = f"{prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return event_dict
 
 
 class RedactingFilter(logging.Filter):
@@ -48,7 +101,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", *, secrets: Iterab
     numeric = _LEVELS.get(level.lower(), logging.INFO)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer = (
-        structlog.processors.JSONRenderer()
+        FastJSONRenderer()
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
@@ -56,7 +109,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", *, secrets: Iterab
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcTimeStamper(),
         structlog.processors.format_exc_info,
         renderer,
     ]
@@ -65,11 +118,23 @@ def configure_logging(level: str = "info", fmt: str = "auto", *, secrets: Iterab
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_shared(structlog.PrintLogger(file=sys.stderr)),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     _filter_stdlib_logging(redactor)
+
+
+def _shared(logger: structlog.PrintLogger) -> Any:
+    """A logger factory that hands out ``logger`` itself: every bound logger of the
+    configuration writes through one ``PrintLogger`` (it locks around each line) instead
+    of building its own each time a logger is bound, which is on every line of a module's
+    logger (``cache_logger_on_first_use`` is off, so that tests can reconfigure)."""
+
+    def factory(*args: Any) -> structlog.PrintLogger:
+        return logger
+
+    return factory
 
 
 def _filter_stdlib_logging(redactor: Redactor) -> None:

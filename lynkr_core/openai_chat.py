@@ -48,6 +48,13 @@ from lynkr_core.wire.sse import SSEParser
 JSON = "application/json"
 
 
+
+@functools.lru_cache(maxsize=256)
+def _signer(key: bytes, provider: str, model: str) -> ThinkingSigner:
+    """One signer per key, provider and model (asked twice per request; the models are the
+    few that settings name)."""
+    return ThinkingSigner(key, provider=provider, model=model)
+
 class OpenAIChatProvider(Provider):
     """Sends translated requests to a Chat Completions ``url``.
 
@@ -119,7 +126,7 @@ class OpenAIChatProvider(Provider):
     def thinking_signer(self, context: RequestContext, target: TargetOptions) -> ThinkingSigner:
         """Signs the thinking of this provider's answers for ``target`` and checks the
         thinking that comes back (``translate.thinking``), with the key of ``LYNKR_HOME``."""
-        return ThinkingSigner(thinking_key(context.settings), provider=self.name, model=target.model)
+        return _signer(thinking_key(context.settings), self.name, target.model)
 
     def encode_body(self, translated: Translated) -> bytes:
         """The request body sent upstream."""

@@ -110,21 +110,50 @@ async def tap(frames: AsyncIterator[bytes], *observers: Observer) -> AsyncIterat
 
 def usage_from_frames(frames: Iterable[bytes]) -> Usage | None:
     """The tokens a stream's frames report (``message_start``'s usage, updated by
-    ``message_delta``'s), parsing only the frames that carry those two events: far cheaper
-    than ``message_from_frames`` when only the usage is wanted. ``None`` before
-    ``message_start``."""
+    ``message_delta``'s), parsing only the SSE frames that carry those two events (a kept
+    piece of a stream often holds the whole answer): far cheaper than
+    ``message_from_frames`` when only the usage is wanted. ``None`` before
+    ``message_start``.
+
+    ``message_start`` is a message's first event and ``message_delta`` its last but
+    ``message_stop``, so the first mention of the one and the last of the other are theirs;
+    a mention inside the text (or a stream cut before ``message_delta``) is some other
+    event, which is skipped."""
     accumulator = MessageAccumulator()
 
     def keep(event: StreamEvent) -> None:
         if isinstance(event, MessageStart | MessageDelta):
             accumulator.add(event)
 
+    data = b"".join(frames)
+    start = data.find(b"message_start")
+    if start < 0:
+        return None
+    begin, end = _frame_around(data, start)
     watcher = EventTap(keep)
-    for frame in frames:
-        if b"message_start" in frame or b"message_delta" in frame:
-            watcher.feed(frame)
+    watcher.feed(data[begin:end] + b"\n\n")
+    delta = data.rfind(b"message_delta")
+    if delta >= end:
+        begin, end = _frame_around(data, delta)
+        watcher.feed(data[begin:end] + b"\n\n")
     message = accumulator.message()
     return None if message is None else message.usage
+
+
+#: What ends an SSE frame: an empty line, after any of the three line ends.
+_FRAME_ENDS = (b"\n\n", b"\r\r", b"\n\r")
+
+
+def _frame_around(data: bytes, at: int) -> tuple[int, int]:
+    """Where the SSE frame holding ``data[at]`` begins and ends (an empty line or the
+    buffer's edge; the slice may begin with the end of the frame before, an empty line
+    the parser skips)."""
+    begin, end = 0, len(data)
+    for frame_end in _FRAME_ENDS:  # each search stops at the nearest end found so far
+        begin = max(begin, data.rfind(frame_end, begin, at))
+        found = data.find(frame_end, at, end)
+        end = end if found < 0 else found
+    return begin, end
 
 
 def message_from_frames(frames: Iterable[bytes]) -> MessageResponse | None:

@@ -20,11 +20,12 @@ KEY_FILE = "thinking-signing.key"
 
 def thinking_key(settings: Settings) -> bytes:
     """The thinking signing key of the ``LYNKR_HOME`` that ``settings`` name."""
-    return _key_in(Path(settings.core.home).expanduser())
+    return _key_in(str(settings.core.home))  # asked on every request: cached by the setting's text
 
 
 @functools.lru_cache(maxsize=8)
-def _key_in(home: Path) -> bytes:
+def _key_in(home_setting: str) -> bytes:
+    home = Path(home_setting).expanduser()
     path = home / KEY_FILE
     if not path.exists():
         home.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -187,11 +187,14 @@ class Feed:
         if row.provider:
             tally.provider, tally.model = row.provider, row.upstream_model or row.model
         for step in exchange.context.steps:
-            if step.answered_by and not step.attempts and step.response is not None:
+            usage = step.usage()  # a stream's tokens, without rebuilding its message
+            if usage is None:
+                continue
+            if step.answered_by and not step.attempts:
                 tally.cache_hits += 1
-                tally.saved.add(step.response.usage)
-            elif step.response is not None:
-                tally.tokens.add(step.response.usage)
+                tally.saved.add(usage)
+            else:
+                tally.tokens.add(usage)
 
     def overview(self) -> dict[str, Any]:
         """Everything the page draws, as JSON data (newest request first)."""
