@@ -23,7 +23,7 @@ from lynkr_core.contracts import (
     RequestPreparer,
     SettingHelp,
 )
-from lynkr_core.egress import EgressPolicy, UrlRefused
+from lynkr_core.egress import EgressPolicy, UrlRefused, is_loopback
 from lynkr_core.embeddings import openai_embeddings
 from lynkr_core.errors import (
     AuthenticationFailed,
@@ -146,6 +146,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "input_schema",
+    "is_loopback",
     "message_events",
     "message_frames",
     "message_from_frames",

@@ -114,6 +114,18 @@ _V6_RANGES: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
 )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is this
+    machine only: ``localhost`` or a loopback address. For a bind address: nobody else can
+    connect; for a URL's host: nothing leaves the machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def non_public_reason(address: Address) -> str | None:
     """Why ``address`` is not a public unicast address (``"a loopback address"``...),
     or ``None`` when it is one."""

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 from lynkr_core.config import Settings
 from lynkr_core.contracts import ExtraRoute, Finding
+from lynkr_core.egress import is_loopback
 from lynkr_core.plugins import LynkrPluginManager, make_plugin_manager
 from lynkr_core.registry import Registry, collect
-from lynkr_core.server import is_loopback
 
 HOOK = "lynkr_security_findings"
 

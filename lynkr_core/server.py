@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import multiprocessing
 import os
 import signal
@@ -15,6 +14,7 @@ from starlette.types import ASGIApp
 
 from lynkr_core.app import create_app
 from lynkr_core.config import ConfigError, Settings
+from lynkr_core.egress import is_loopback
 from lynkr_core.lifecycle import CLOSE_TIMEOUT_SECONDS
 from lynkr_core.logs import configure_logging
 
@@ -22,16 +22,6 @@ APP_PATH = "lynkr_core.server:app_from_environment()"
 #: How long a worker may take to stop after its grace period: its last frames, then the
 #: plugins' ``close`` (each bounded by ``CLOSE_TIMEOUT_SECONDS``, and usually quick).
 SHUTDOWN_BOUND_SECONDS = 2 * CLOSE_TIMEOUT_SECONDS
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(settings: Settings, host: str) -> None:

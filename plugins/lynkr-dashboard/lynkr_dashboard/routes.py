@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from lynkr_core import InvalidRequest, NotFound, __version__
+from lynkr_core import InvalidRequest, NotFound, __version__, is_loopback
 from lynkr_dashboard.feed import Feed
 
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
@@ -49,11 +48,7 @@ def overview(feed: Feed) -> Endpoint:
 
 
 def _is_local(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(request.client.host if request.client else "")
 
 
 def status(feed: Feed) -> Endpoint:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from lynkr_core import Finding, Settings
+from lynkr_core import Finding, Settings, is_loopback
 from lynkr_otel.config import (
     is_enabled,
     load_settings,
@@ -23,19 +22,10 @@ def security_findings(settings: Settings) -> Iterator[Finding]:
         return
     endpoint = traces_endpoint(variables)
     parts = urlsplit(endpoint)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         yield Finding(
             f"LYNKR_OTEL_ENABLED=true with {without_credentials(endpoint)}",
             "traces (models, providers, API key ids, timings) and the collector's OTLP headers "
             "travel unencrypted to another machine",
             "use an https:// endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), or a collector on this machine",
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

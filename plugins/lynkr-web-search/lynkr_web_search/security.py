@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from lynkr_core import Finding, Settings
+from lynkr_core import Finding, Settings, is_loopback
 from lynkr_web_search.config import load_settings
 
 
@@ -16,17 +15,8 @@ def security_findings(settings: Settings) -> Iterator[Finding]:
     config = load_settings(settings)
     url = urlsplit(config.url())
     host = url.hostname or ""
-    if config.unconfigured() is None and url.scheme == "http" and not _loopback(host):
+    if config.unconfigured() is None and url.scheme == "http" and not is_loopback(host):
         carried = "the model's search queries" + (" and WEB_SEARCH_API_KEY" if config.api_key else "")
         yield Finding(f"WEB_SEARCH_ENDPOINT is plain http to {host}",
                       f"{carried} cross the network unencrypted, readable and changeable on the way",
                       "use an https:// endpoint, or run the search backend on this host")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
