@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -38,20 +39,41 @@ def check_bind(settings: Settings, host: str) -> None:
 
 def app_from_environment() -> ASGIApp:
     """The app, configured from the environment (what each Hypercorn worker process loads)."""
-    if multiprocessing.parent_process() is not None:
-        leave_shutdown_to_supervisor()
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        leave_shutdown_to_supervisor(supervisor.pid)
     settings = Settings.load()
     configure_logging(settings.core.log_level, settings.core.log_format, secrets=settings.secrets())
     return create_app(settings)
 
 
-def leave_shutdown_to_supervisor() -> None:
-    """In a worker process of ``--workers N``: ignore SIGTERM (SIGINT is ignored already).
+def leave_shutdown_to_supervisor(supervisor: int) -> None:
+    """In a worker process of ``--workers N`` (``supervisor``: the pid of the process that
+    spawned it): ignore SIGTERM (SIGINT is ignored already).
     The supervisor owns the shutdown: on its SIGTERM or SIGINT it tells every worker through
     Hypercorn's shutdown event, and each drains its requests. Once one worker has exited,
     Hypercorn's supervisor sends the others SIGTERM, which would cut their streams
-    mid-body; a SIGTERM sent to the whole process group would too."""
+    mid-body; a SIGTERM sent to the whole process group would too.
+
+    A worker that ignores SIGTERM must not outlive its supervisor (killed with SIGKILL, it
+    never sets the shutdown event): ``exit_with_supervisor`` watches for that."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    exit_with_supervisor(supervisor)
+
+
+def exit_with_supervisor(supervisor: int, interval: float = 1.0) -> None:
+    """Exit this worker (at once: its requests are lost with the supervisor's socket anyway)
+    when its supervisor ``supervisor`` is gone (this process has another parent: it may
+    already have one when it gets here), checked every ``interval`` seconds on a daemon
+    thread."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(interval)
+        os.write(2, b"lynkr worker: the supervisor is gone; exiting\n")
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lynkr-supervisor-watch", daemon=True).start()
 
 
 def wait_for_workers(timeout: float) -> None:

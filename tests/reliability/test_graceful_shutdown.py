@@ -346,3 +346,24 @@ def test_sigterm_under_50_streams_loses_no_acknowledged_record(tmp_path, grace, 
     missing = {o.session for o in complete} - recorded_sessions(home)
     assert not missing, f"{len(missing)} completed exchanges are not in the sessions database"
     assert "Traceback" not in output(tmp_path), output(tmp_path)
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(tmp_path):
+    """Workers ignore SIGTERM (their supervisor owns the shutdown), so a supervisor killed
+    with SIGKILL, which never tells them to stop, must not leave them serving on their own."""
+    env = {"LYNKR_HOME": str(tmp_path / "home"), "LYNKR_PLUGINS": "lynkr-provider-anthropic",
+           "MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": "http://127.0.0.1:9",
+           "ANTHROPIC_UPSTREAM_API_KEY": "sk-upstream"}
+    with lynkr_process(env, tmp_path, workers=2) as (process, _url):
+        assert wait_until(lambda: len(workers_of(process.pid)) == 2, READY_WITHIN), output(tmp_path)
+        workers = workers_of(process.pid)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+        def alive(pid: int) -> bool:
+            with contextlib.suppress(OSError):
+                return (Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]) != "Z"
+            return False
+
+        assert wait_until(lambda: not any(alive(pid) for pid in workers), EXIT_BOUND), (workers, output(tmp_path))
+        assert "the supervisor is gone" in output(tmp_path)
