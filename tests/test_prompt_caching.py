@@ -56,6 +56,7 @@ def openai_env(base: str, **extra: str) -> dict[str, str]:
         "OPENAI_ENDPOINT": f"{base}/v1/chat/completions",
         "OPENAI_API_KEY": KEY,
         "OPENAI_MODEL": "gpt-4o",
+        "OPENAI_PROMPT_CACHE_KEY": "true",  # on by default only toward api.openai.com
         "LYNKR_UPSTREAM_RETRIES": "0",
         **extra,
     }
@@ -205,6 +206,20 @@ async def test_no_prompt_cache_key_without_a_session_or_when_turned_off(claude_c
     fake = FakeOpenAI([ChatReply("ok")], api_key=KEY)
     async with OPENAI.run(fake, OPENAI_PROMPT_CACHE_KEY="false") as gw:
         body, headers = claude_code_request(claude_code_turns[0], "3f0c8f3e-0000-4000-8000-00000000000c")
+        status, _, raw = await gw.post(body, headers)
+        assert status == 200, raw
+    assert "prompt_cache_key" not in fake.chat_requests[0].json
+
+
+async def test_no_prompt_cache_key_by_default_toward_a_server_that_is_not_openai(claude_code_turns):
+    """Another OpenAI-compatible server may refuse a field it does not know: the key goes
+    there only when the operator says so."""
+    fake = FakeOpenAI([ChatReply("ok")], api_key=KEY)
+    def default_env(base: str, **extra: str) -> dict[str, str]:
+        return {k: v for k, v in openai_env(base, **extra).items() if k != "OPENAI_PROMPT_CACHE_KEY"}
+
+    async with Harness(default_env).run(fake) as gw:
+        body, headers = claude_code_request(claude_code_turns[0], "3f0c8f3e-0000-4000-8000-00000000000d")
         status, _, raw = await gw.post(body, headers)
         assert status == 200, raw
     assert "prompt_cache_key" not in fake.chat_requests[0].json

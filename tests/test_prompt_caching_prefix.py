@@ -39,6 +39,7 @@ UPSTREAMS = {
         "OPENAI_ENDPOINT": f"{base}/v1/chat/completions",
         "OPENAI_API_KEY": KEY,
         "OPENAI_MODEL": "gpt-4o",
+        "OPENAI_PROMPT_CACHE_KEY": "true",  # on by default only toward api.openai.com
         **extra,
     }),
 }

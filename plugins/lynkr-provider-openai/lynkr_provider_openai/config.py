@@ -31,7 +31,8 @@ class OpenAISettings(msgspec.Struct, kw_only=True):
     think_tags: Literal["auto", "on", "off"] = "auto"
     text_tool_calls: bool = False
     timeout_ms: int | None = None
-    prompt_cache_key: bool = True
+    #: ``None``: only toward api.openai.com (another server may refuse an unknown field).
+    prompt_cache_key: bool | None = None
     cache_control_models: list[str] = []
 
 
@@ -63,7 +64,7 @@ HELP = {
     "think_tags": "<think> blocks in content become thinking: auto (at the start), on (anywhere), off",
     "text_tool_calls": "turn tool calls the model prints as text into real ones",
     "timeout_ms": "read timeout in milliseconds (empty: LYNKR_UPSTREAM_TIMEOUT_SECONDS)",
-    "prompt_cache_key": "send prompt_cache_key, a digest of the client's session id (OpenAI's cache routing)",
+    "prompt_cache_key": "send prompt_cache_key, a digest of the client's session id (OpenAI's cache routing; empty: only to api.openai.com)",
     "cache_control_models": "models that take cache_control breakpoints on content parts, comma-separated globs",
 }
 

@@ -44,7 +44,7 @@ class OpenAIProvider(OpenAIChatProvider):
                 think_tags=settings.think_tags,
                 token_field="max_completion_tokens" if is_openai else "max_tokens",
                 text_tool_calls=settings.text_tool_calls,
-                prompt_cache_key=settings.prompt_cache_key,
+                prompt_cache_key=is_openai if settings.prompt_cache_key is None else settings.prompt_cache_key,
                 cache_control_models=tuple(settings.cache_control_models),
             ),
             model_variable="OPENAI_MODEL",

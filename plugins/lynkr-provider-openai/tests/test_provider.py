@@ -551,3 +551,13 @@ async def test_output_config_json_schema_becomes_response_format():
         },
     }
     assert "output_config" not in body
+
+
+@pytest.mark.parametrize(("endpoint", "setting", "sent"), [
+    ("https://api.openai.com/v1/chat/completions", None, True),
+    ("http://vllm.internal:8000/v1/chat/completions", None, False),  # may refuse the field
+    ("http://vllm.internal:8000/v1/chat/completions", True, True),
+    ("https://api.openai.com/v1/chat/completions", False, False),
+])
+def test_prompt_cache_key_by_default_only_toward_openai(endpoint, setting, sent):
+    assert _provider(endpoint=endpoint, prompt_cache_key=setting).options.prompt_cache_key is sent
