@@ -5,13 +5,12 @@ the client's headers without credentials, usage added up."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 import msgspec
 import pytest
 
-from lynkr_core import Denial, Policy, Tool, ToolEffects
 from lynkr_core.client_headers import session_id_for
+from lynkr_core.testing.exchange_parts import WHISPER_DENIAL, recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.wire.anthropic import decode_request
@@ -22,43 +21,11 @@ CLIENT_TOOL = {"name": "Read", "description": "client side read", "input_schema"
     "type": "object", "properties": {"file_path": {"type": "string"}}}}
 
 
-class TextInput(msgspec.Struct):
-    text: Annotated[str, msgspec.Meta(description="text")]
-
-
-class Upper(Tool):
-    name = "lynkr_upper"
-    description = "Upper-case the text."
-    Input = TextInput
-
-    def effects(self, args):
-        return ToolEffects()
-
-    async def run(self, args, context):
-        return args.text.upper()
-
-
-class Whisper(Upper):
-    name = "lynkr_whisper"
-    description = "Lower-case the text."
-
-    async def run(self, args, context):
-        return args.text.lower()
-
-
-class NoWhispers(Policy):
-    name = "no-whispers"
-
-    async def check_tool(self, call, context):
-        return Denial("whispering is not allowed") if call.name == "lynkr_whisper" else None
-
-
 def observer(seen: list):
     async def lynkr_exchange_finished(exchange):
         seen.append(exchange)
 
-    return inline_plugin(tools=[Upper(), Whisper()], policies=[NoWhispers()],
-                         hooks={"lynkr_exchange_finished": lynkr_exchange_finished})
+    return recording_plugin(lynkr_exchange_finished=lynkr_exchange_finished)[1]
 
 
 async def finished(seen: list, count: int) -> None:
@@ -112,7 +79,7 @@ async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_c
     whisper, upper = first.tool_calls
     assert (whisper.name, whisper.refused, whisper.denied_by, whisper.is_error) == (
         "lynkr_whisper", True, "no-whispers", True)
-    assert "whispering is not allowed" in whisper.result
+    assert WHISPER_DENIAL in whisper.result
     assert (upper.name, upper.input, upper.result, upper.refused, upper.is_error, upper.read_only) == (
         "lynkr_upper", {"text": "hi"}, "HI", False, False, True)
     assert whisper.read_only is True  # its declared effects, though a policy refused it

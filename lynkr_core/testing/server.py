@@ -85,6 +85,27 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
         await asyncio.wait_for(task, timeout=30)
 
 
+@contextlib.asynccontextmanager
+async def anthropic_gateway(
+    env: Mapping[str, str], enabled: list[str], fake: Any, *plugins: tuple[str, Any], **more_env: str
+) -> AsyncIterator[str]:
+    """lynkr served in front of ``fake`` (a ``FakeAnthropic``, started here) with the Anthropic
+    provider, the installed plugins named in ``enabled`` and the inline ``plugins``; ``env``
+    and ``more_env`` its settings (``ANTHROPIC_UPSTREAM_API_KEY`` among them; no retries).
+    Yields the server's URL. A plugin's tests bind the first two::
+
+        gateway = functools.partial(anthropic_gateway, {"LYNKR_HOME": ...}, ["lynkr-metrics"])
+    """
+    async with fake:
+        app = make_test_app({
+            **env, "LYNKR_PLUGINS": ",".join(["lynkr-provider-anthropic", *enabled, *(name for name, _ in plugins)]),
+            "MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
+            "LYNKR_UPSTREAM_RETRIES": "0", "LYNKR_RETRY_BASE_SECONDS": "0.01", **more_env,
+        }, plugins=list(plugins), load_entry_points=True)
+        async with serving(app) as url:
+            yield url
+
+
 @contextlib.contextmanager
 def serving_in_thread(app: Starlette) -> Iterator[str]:
     """Serve ``app`` from a thread with its own event loop (for subprocess or sync clients)."""

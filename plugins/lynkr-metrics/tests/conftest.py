@@ -3,9 +3,9 @@ metrics text read back with prometheus_client's own parser."""
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lynkr_core.testing.fake_anthropic import FakeAnthropic
-from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.testing.server import anthropic_gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-4242"
 
@@ -33,21 +32,8 @@ def lynkr_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 def gateway(lynkr_env: dict[str, str]) -> Callable[..., Any]:
     """``async with gateway(fake, *plugins, **env) as url:`` lynkr with the Anthropic
     provider and lynkr-metrics (and ``plugins``) in front of ``fake``."""
-
-    @contextlib.asynccontextmanager
-    async def serve(fake: FakeAnthropic, *plugins: tuple[str, Any], **env: str) -> AsyncIterator[str]:
-        async with fake:
-            app = make_test_app({
-                **lynkr_env, "LYNKR_PLUGINS": ",".join(["lynkr-provider-anthropic", "lynkr-metrics",
-                                                        *(name for name, _ in plugins)]),
-                "MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-                "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0",
-                "LYNKR_RETRY_BASE_SECONDS": "0.01", **env,
-            }, plugins=list(plugins), load_entry_points=True)
-            async with serving(app) as url:
-                yield url
-
-    return serve
+    return functools.partial(anthropic_gateway, {**lynkr_env, "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY},
+                             ["lynkr-metrics"])
 
 
 class Scrape:

@@ -5,81 +5,20 @@ read them."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 import anthropic
-import msgspec
 import pytest
 
-from lynkr_core import Denial, Interceptor, Policy, Tool, ToolEffects, api_key_id, message_frames
+from lynkr_core import api_key_id
+from lynkr_core.testing.exchange_parts import recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
-from lynkr_core.testing.plugins import inline_plugin
 
 CLIENT_TOOL = {"name": "Read", "description": "client side read",
                "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
 
 
-class TextInput(msgspec.Struct):
-    text: Annotated[str, msgspec.Meta(description="text")]
-
-
-class Upper(Tool):
-    name = "lynkr_upper"
-    description = "Upper-case the text."
-    Input = TextInput
-
-    def effects(self, args):
-        return ToolEffects()
-
-    async def run(self, args, context):
-        return args.text.upper()
-
-
-class Whisper(Upper):
-    name = "lynkr_whisper"
-    description = "Lower-case the text."
-
-
-class NoWhispers(Policy):
-    name = "no-whispers"
-
-    async def check_tool(self, call, context):
-        return Denial("no whispering") if call.name == "lynkr_whisper" else None
-
-
-class CannedAnswer(Interceptor):
-    """Answers the model ``canned`` itself, as a cache would."""
-
-    name = "canned"
-
-    async def complete(self, request, context, call_next):
-        if request.model != "canned":
-            return await call_next(request)
-        context.steps[-1].answered_by = self.name
-        return anthropic_message(request.model)
-
-    async def stream(self, request, context, call_next):
-        if request.model != "canned":
-            async for frame in call_next(request):
-                yield frame
-            return
-        context.steps[-1].answered_by = self.name
-        for frame in message_frames(anthropic_message(request.model)):
-            yield frame
-
-
-def anthropic_message(model):
-    from lynkr_core import anthropic as wire
-
-    return wire.decode_response(msgspec.json.encode({
-        "id": "msg_c", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": "from the cache"}], "stop_reason": "end_turn",
-        "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 2}}))
-
-
 def tools_plugin():
-    return ("tools", inline_plugin(tools=[Upper(), Whisper()], policies=[NoWhispers()],
-                                   interceptors=[CannedAnswer()]))
+    return recording_plugin(canned=True)
 
 
 async def until(check, helpers, url, key=None):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,8 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
-from lynkr_core.testing.fake_anthropic import FakeAnthropic
-from lynkr_core.testing.server import make_test_app, serving
+from lynkr_core.testing.server import anthropic_gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-4242"
 KINDS = {ProtoSpan.SPAN_KIND_SERVER: "server", ProtoSpan.SPAN_KIND_CLIENT: "client",
@@ -161,21 +161,8 @@ def lynkr_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 def gateway(lynkr_env: dict[str, str]) -> Callable[..., Any]:
     """``async with gateway(fake, *plugins, **env) as url:`` lynkr with the Anthropic
     provider and lynkr-otel (and ``plugins``) in front of ``fake``."""
-
-    @contextlib.asynccontextmanager
-    async def serve(fake: FakeAnthropic, *plugins: tuple[str, Any], **env: str) -> AsyncIterator[str]:
-        async with fake:
-            app = make_test_app({
-                **lynkr_env, "LYNKR_PLUGINS": ",".join(["lynkr-provider-anthropic", "lynkr-otel",
-                                                        *(name for name, _ in plugins)]),
-                "MODEL_PROVIDER": "anthropic", "ANTHROPIC_UPSTREAM_BASE_URL": fake.base_url,
-                "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY, "LYNKR_UPSTREAM_RETRIES": "0",
-                "LYNKR_RETRY_BASE_SECONDS": "0.01", **env,
-            }, plugins=list(plugins), load_entry_points=True)
-            async with serving(app) as url:
-                yield url
-
-    return serve
+    return functools.partial(anthropic_gateway, {**lynkr_env, "ANTHROPIC_UPSTREAM_API_KEY": UPSTREAM_KEY},
+                             ["lynkr-otel"])
 
 
 def tracing(collector: Collector, **env: str) -> dict[str, str]:

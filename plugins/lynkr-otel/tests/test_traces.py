@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated
 
 import anthropic
-import msgspec
 import openai
 from lynkr_otel import lynkr_register_observers
 
-from lynkr_core import Denial, Interceptor, Policy, Settings, Tool, ToolEffects
-from lynkr_core import anthropic as wire
+from lynkr_core import Settings
+from lynkr_core.testing.exchange_parts import WHISPER_DENIAL, CannedAnswer, recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.testing.server import make_test_app
@@ -28,51 +26,8 @@ CLIENT_TOOL = {"name": "Read", "description": "client side read",
 SESSION = "5b0c8d9e-session-of-claude-code"
 
 
-class TextInput(msgspec.Struct):
-    text: Annotated[str, msgspec.Meta(description="text")]
-
-
-class Upper(Tool):
-    name = "lynkr_upper"
-    description = "Upper-case the text."
-    Input = TextInput
-
-    def effects(self, args):
-        return ToolEffects()
-
-    async def run(self, args, context):
-        return args.text.upper()
-
-
-class Whisper(Upper):
-    name = "lynkr_whisper"
-    description = "Lower-case the text."
-
-
-class NoWhispers(Policy):
-    name = "no-whispers"
-
-    async def check_tool(self, call, context):
-        return Denial("no whispering") if call.name == "lynkr_whisper" else None
-
-
-class CannedAnswer(Interceptor):
-    """Answers the model ``canned`` itself, as a cache would."""
-
-    name = "canned"
-
-    async def complete(self, request, context, call_next):
-        if request.model != "canned":
-            return await call_next(request)
-        context.steps[-1].answered_by = self.name
-        return wire.decode_response(msgspec.json.encode({
-            "id": "msg_c", "type": "message", "role": "assistant", "model": "canned",
-            "content": [{"type": "text", "text": "from the cache"}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 2}}))
-
-
 def tools_plugin():
-    return ("tools", inline_plugin(tools=[Upper(), Whisper()], policies=[NoWhispers()]))
+    return recording_plugin()
 
 
 def client(url, **headers):
@@ -112,7 +67,7 @@ def assert_nothing_private(spans: list[SpanSeen]) -> None:
     """No message content, tool input or output, key or raw session id in any attribute."""
     for span in spans:
         text = repr(span.attributes) + span.status_message + repr(span.events)
-        for private in (PROMPT, "attic", UPSTREAM_KEY, SESSION, "HELLO", "no whispering"):
+        for private in (PROMPT, "attic", UPSTREAM_KEY, SESSION, "HELLO", WHISPER_DENIAL):
             assert private not in text, (span.name, private)
 
 
