@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lynkr_core import ToolError
+from lynkr_core import ToolError, open_sqlite
 
 #: The order tasks are listed in: what is being worked on first.
 LIST_ORDER = ("in_progress", "todo", "blocked", "done")
@@ -128,13 +128,13 @@ class TaskStore:
         """A connection in autocommit mode (transactions are explicit), WAL, the table made."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: no implicit BEGIN (a deferred one) before a write
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            # no implicit BEGIN (a deferred one) before a write; WAL, waiting for the switch
+            # while another connection is still creating the database
+            connection = open_sqlite(self.path, busy_timeout=BUSY_TIMEOUT)
         except (OSError, sqlite3.Error) as exc:
             raise ToolError(f"the task database {self.path} cannot be opened: {exc}") from None
         try:
             # fetchall: a statement left unfinished would hold a read snapshot open
-            connection.execute("PRAGMA journal_mode=wal").fetchall()
             connection.execute("PRAGMA synchronous=FULL").fetchall()
             if not connection.execute(
                 "select 1 from sqlite_master where type = 'table' and name = ?", [TABLE]
