@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import argparse
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -181,14 +181,21 @@ class ExchangeObserver(abc.ABC):
     hook order; an exception is logged and the others still run. Unlike that hook, an
     observer is an object: it keeps its own state, and the same object may also be
     registered as a preparer or an interceptor (it is started and closed once).
+
+    ``exchange_finished`` may be a plain function instead of a coroutine, for in-memory
+    bookkeeping that never waits (counters, a batch another task writes): when every
+    observer is one and nothing else needs a task (no session store, no hook
+    implementation), they are called from the event loop soon after the exchange, with
+    no task made for it.
     """
 
     name: str = ""
 
     @abc.abstractmethod
-    async def exchange_finished(self, exchange: Exchange) -> None:
+    def exchange_finished(self, exchange: Exchange) -> Awaitable[None] | None:
         """Look at a finished exchange (every step, attempt and tool call). Return quickly or
-        hand the work to a task of your own: other observers wait for you."""
+        hand the work to a task of your own: other observers wait for you. An ``async
+        def``, or a plain ``def`` that never blocks."""
 
 
 class RequestPreparer(abc.ABC):

@@ -267,9 +267,32 @@ class Exchange:
         """Tokens of every step added up (a step without an answer counts nothing; a
         streamed step's message is not rebuilt for it: ``Step.usage``)."""
         total = Usage()
-        counted = [usage for step in self.context.steps if (usage := step.usage()) is not None]
+        counted = False
+        for step in self.context.steps:
+            usage = step.usage()
+            if usage is not None:
+                add_usage(total, usage)
+                counted = True
         if not counted and self.response is not None:
-            counted = [self.response.usage]
-        for usage in counted:
-            add_usage(total, usage)
+            add_usage(total, self.response.usage)
         return total
+
+    def token_counts(self) -> tuple[int, int, int, int]:
+        """``usage()`` as four plain counts, ``(input, output, cache_read, cache_creation)``:
+        what metrics add up on every request, without building a ``Usage``."""
+        input_ = output = cache_read = cache_creation = 0
+        counted = False
+        for step in self.context.steps:
+            usage = step.usage()
+            if usage is None:
+                continue
+            counted = True
+            input_ += usage.input_tokens
+            output += usage.output_tokens
+            cache_read += usage.cache_read_input_tokens or 0
+            cache_creation += usage.cache_creation_input_tokens or 0
+        if not counted and self.response is not None:
+            usage = self.response.usage
+            return (usage.input_tokens, usage.output_tokens, usage.cache_read_input_tokens or 0,
+                    usage.cache_creation_input_tokens or 0)
+        return input_, output, cache_read, cache_creation

@@ -6,7 +6,6 @@ untouched and client disconnects still cancel them.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import os
@@ -14,10 +13,12 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lynkr_core.body_stall import BodyStalled, StallWatch
 from lynkr_core.errors import (
     AuthenticationFailed,
     LynkrError,
@@ -26,6 +27,7 @@ from lynkr_core.errors import (
     encode_error,
 )
 from lynkr_core.redaction import Redactor
+from lynkr_core.request_line import close_request_line, open_request_line
 
 log = structlog.get_logger("lynkr.http")
 
@@ -98,6 +100,10 @@ class GatewayMiddleware:
         self._public_paths = tuple(public_paths)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        #: The request line's logger, bound at the first request rather than on every line
+        #: (a quarter of what the line costs). Bound loggers share structlog's list of
+        #: processors, which ``capture_logs`` and a reload's secret masking change in place.
+        self._line_log: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,10 +111,12 @@ class GatewayMiddleware:
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.clear_contextvars()
+        # The request's task has a context of its own (Hypercorn runs each request in a new
+        # task), and lynkr binds nothing else: no earlier request's values to clear first.
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.monotonic()
         response = {"started": False, "status": 0}
+        line, line_token = open_request_line()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -120,19 +128,30 @@ class GatewayMiddleware:
         try:
             scope["state"]["client_id"] = self._check_auth(scope)
             self._check_declared_length(scope)
-            await self.app(scope, self._limited(receive), send_with_id)
+            body = LimitedBody(receive, self.max_body_bytes, self.body_timeout)
+            try:
+                await self.app(scope, body.receive, send_with_id)
+            finally:
+                body.close()
         except Exception as exc:
             if response["started"]:
                 log.exception("error_after_response_started")
             else:
                 await _send_error(send_with_id, _as_lynkr_error(exc), self.access.redactor)
         finally:
-            log.info(
+            exchange = close_request_line(line, line_token)
+            if exchange.get("exchange_status") == response["status"]:
+                del exchange["exchange_status"]  # said by ``status``
+            line_log = self._line_log
+            if line_log is None:
+                line_log = self._line_log = log.bind()
+            line_log.info(
                 "http",
                 method=scope["method"],
                 path=scope["path"],
                 status=response["status"],
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
+                **exchange,
             )
 
     def _check_auth(self, scope: Scope) -> str | None:
@@ -176,37 +195,52 @@ class GatewayMiddleware:
                 if declared > self.max_body_bytes:
                     raise _too_large(self.max_body_bytes)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """``receive`` with the body bounded in size, and in time while it is incomplete: a
-        body that stops arriving for ``body_timeout`` seconds is answered 408 (Hypercorn's
-        own ``read_timeout`` cannot do this: it would also cut long streamed answers).
-        Once the body is read, ``receive`` only reports the client's disconnect, untimed."""
-        limit = self.max_body_bytes
-        timeout = self.body_timeout
-        seen = 0
-        body_pending = True
+class LimitedBody:
+    """A request's ``receive`` with the body bounded in size, and in time while it is
+    incomplete: a body that stops arriving for ``timeout`` seconds is answered 408
+    (Hypercorn's own ``read_timeout`` cannot do this: it would also cut long streamed
+    answers). Once the body is read, ``receive`` only reports the client's disconnect,
+    untimed. ``close`` when the request is over."""
 
-        async def limited_receive() -> Message:
-            nonlocal seen, body_pending
-            if not body_pending:
-                return await receive()
-            try:
-                async with asyncio.timeout(timeout):
-                    message = await receive()
-            except TimeoutError:
-                raise LynkrError(
-                    f"the request body stalled: nothing arrived for {timeout:g} s", status=408
-                ) from None
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _too_large(limit)
-                body_pending = message.get("more_body", False)
-            else:
-                body_pending = False
-            return message
+    __slots__ = ("_body_pending", "_limit", "_receive", "_seen", "_timeout", "_watch")
 
-        return limited_receive
+    def __init__(self, receive: Receive, limit: int, timeout: float) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._timeout = timeout
+        self._seen = 0
+        self._watch: StallWatch | None = None
+        self._body_pending = True
+
+    async def receive(self) -> Message:
+        """The next ASGI message; ``LynkrError`` 413 or 408 for a body too large or stalled."""
+        if not self._body_pending:
+            return await self._receive()
+        if self._watch is None:
+            self._watch = StallWatch(self._timeout)
+        try:
+            message = await self._watch.wait(self._receive())
+        except BodyStalled:
+            self.close()
+            raise LynkrError(
+                f"the request body stalled: nothing arrived for {self._timeout:g} s", status=408
+            ) from None
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                self.close()
+                raise _too_large(self._limit)
+            if not message.get("more_body", False):
+                self.close()
+        else:
+            self.close()
+        return message
+
+    def close(self) -> None:
+        """The body is read (or will not be): stop timing it."""
+        self._body_pending = False
+        if self._watch is not None:
+            self._watch.close()
 
 
 def _matches(presented: bytes, keys: list[bytes]) -> bool:

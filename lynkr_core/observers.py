@@ -1,12 +1,16 @@
-"""After a request: the ``exchange`` log line, and ``lynkr_exchange_finished`` off the request path."""
+"""After a request: what its log line says of the exchange, and ``lynkr_exchange_finished``
+off the request path."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from typing import TYPE_CHECKING
 
 import structlog
+
+from lynkr_core.request_line import add_to_request_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,7 +28,12 @@ class ExchangeObservers:
     """Logs each finished exchange, records it in the session store (if a plugin provides
     one) and hands it to the registered observers, then to the plugins'
     ``lynkr_exchange_finished``, in a task of its own (a
-    cancelled stream is still reported; the client never waits)."""
+    cancelled stream is still reported; the client never waits).
+
+    When there is no session store, no hook implementation and every observer is a plain
+    function (in-memory bookkeeping: metrics, usage batches, the dashboard), they are
+    called from the event loop soon after, without a task: a task per exchange costs a
+    request more than such observers do."""
 
     def __init__(
         self,
@@ -38,30 +47,50 @@ class ExchangeObservers:
         #: Given to the hook; set when the server starts.
         self.services: Services | None = None
         #: Whether anything observes exchanges (if nothing does, nothing is kept for it).
-        self.active = (
-            sessions is not None or bool(self.observers) or bool(pm.hook_calls("lynkr_exchange_finished"))
-        )
+        hooked = bool(pm.hook_calls("lynkr_exchange_finished"))
+        self.active = sessions is not None or bool(self.observers) or hooked
+        #: Whether the observers need a task (something to await), or can run from a callback.
+        self._awaiting = sessions is not None or hooked or any(
+            inspect.iscoroutinefunction(observer.exchange_finished) for observer in self.observers)
+        self._hooked = hooked
         self._background: set[asyncio.Task[None]] = set()
 
     def finish(self, exchange: Exchange) -> None:
         """Log ``exchange`` and, when observed, hand it on (a streamed message is rebuilt only
-        if an observer reads it: ``Exchange.response``)."""
+        if an observer reads it: ``Exchange.response``).
+
+        The exchange's fields go on its HTTP request's one ``http`` line (written by the
+        middleware when the response is sent: ``request_line``); an exchange with no such
+        line to join gets an ``exchange`` line of its own."""
         exchange.duration = time.monotonic() - exchange.context.started
         context = exchange.context
-        context.log.info(
-            "exchange",
-            provider=context.provider_name,
-            upstream_model=context.model or None,
-            model=exchange.request.model,
-            streamed=exchange.streamed,
-            status="disconnected" if exchange.disconnected else exchange.status,
-            duration_ms=round(exchange.duration * 1000, 1),
-        )
+        fields = {
+            "provider": context.provider_name,
+            "upstream_model": context.model or None,
+            "model": exchange.request.model,
+            "streamed": exchange.streamed,
+            "exchange_status": "disconnected" if exchange.disconnected else exchange.status,
+        }
+        if not add_to_request_line(fields):
+            status = fields.pop("exchange_status")
+            context.log.info("exchange", **fields, status=status, duration_ms=round(exchange.duration * 1000, 1))
         if not self.active:
             return
-        task = asyncio.get_running_loop().create_task(self._notify(exchange))
+        loop = asyncio.get_running_loop()
+        if not self._awaiting:
+            loop.call_soon(self._notify_plain, exchange)
+            return
+        task = loop.create_task(self._notify(exchange))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _notify_plain(self, exchange: Exchange) -> None:
+        """Every observer, each a plain function."""
+        for observer in self.observers:
+            try:
+                observer.exchange_finished(exchange)
+            except Exception:
+                exchange.context.log.exception("observer_failed", observer=observer.name)
 
     async def _notify(self, exchange: Exchange) -> None:
         if self.sessions is not None:
@@ -71,15 +100,19 @@ class ExchangeObservers:
                 exchange.context.log.exception("session_record_failed", store=type(self.sessions).__name__)
         for observer in self.observers:
             try:
-                await observer.exchange_finished(exchange)
+                result = observer.exchange_finished(exchange)
+                if inspect.isawaitable(result):
+                    await result
             except Exception:
                 exchange.context.log.exception("observer_failed", observer=observer.name)
-        await self.pm.run_hook(
-            "lynkr_exchange_finished", strict=False, exchange=exchange, services=self.services
-        )
+        if self._hooked:
+            await self.pm.run_hook(
+                "lynkr_exchange_finished", strict=False, exchange=exchange, services=self.services
+            )
 
     async def drain(self) -> None:
         """Wait for pending notifications (at shutdown)."""
+        await asyncio.sleep(0)  # plain observers called back from the loop: now run
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 

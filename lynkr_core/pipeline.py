@@ -135,7 +135,8 @@ class Pipeline:
             request_id=request_id,
             http=self.http,
             settings=self.settings,
-            log=log.bind(request_id=request_id),
+            # Assembled on first use (structlog's lazy logger): most requests log nothing through it.
+            log=structlog.get_logger("lynkr.pipeline", request_id=request_id),
             headers=headers,
             client_headers=client_headers if client_headers is not None else {},
             session_id=session_id,

@@ -289,8 +289,11 @@ class _ReloadedSecrets(Redactor):
 def _mask_in_logs(secrets: list[str]) -> None:
     """Mask ``secrets`` (the old ones and the new) in every log line from now on: in
     structlog's lines, and in the stdlib's through its ``RedactingFilter``s."""
-    processors = [p for p in structlog.get_config()["processors"] if not isinstance(p, _ReloadedSecrets)]
-    structlog.configure(processors=[*processors, _ReloadedSecrets(secrets)])
+    # In place, as structlog's ``capture_logs`` does: loggers bound before (the request
+    # line's) hold this list, and must mask the new secrets too.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [*(p for p in processors if not isinstance(p, _ReloadedSecrets)), _ReloadedSecrets(secrets)]
+    structlog.configure(processors=processors)
     redactor = Redactor(secrets)
     root = logging.getLogger()
     for target in [*root.handlers, *(logging.getLogger(name) for name in ("hypercorn.error", "hypercorn.access"))]:

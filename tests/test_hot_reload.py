@@ -22,6 +22,7 @@ from aiohttp import web
 from starlette.applications import Starlette
 
 from lynkr_core.config import ConfigError, Settings
+from lynkr_core.logs import configure_logging
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply, sse_frame, stream_events
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.testing.server import free_port, make_test_app, serving
@@ -153,6 +154,31 @@ async def test_a_stream_in_flight_finishes_against_its_old_upstream_while_the_ne
     assert answer == "from the new upstream"
     assert [r["x-api-key"] for r in old.requests] == [OLD_UPSTREAM_KEY]
     assert [r.headers["x-api-key"] for r in new.message_requests] == [NEW_UPSTREAM_KEY]
+
+
+async def test_a_secret_a_reload_adds_is_masked_in_the_request_line_bound_before_it(files, capsys):
+    """The request line's logger is bound at the first request; a reload's new secret must
+    reach it all the same (the masking is added to structlog's processors in place)."""
+    before = structlog.get_config()
+    configure_logging("info", "json")
+    try:
+        async with FakeAnthropic([Reply.text("first"), Reply.text("second")]) as fake:
+            write_env(files / ".env", **provider_env(fake.base_url, OLD_UPSTREAM_KEY, OLD_CLIENT))
+            async with lynkr(files) as (_, url):
+                assert await ask(url, OLD_CLIENT) == "first"  # the request line's logger is bound
+                write_env(files / ".env", **provider_env(fake.base_url, NEW_UPSTREAM_KEY, OLD_CLIENT))
+                status, _, _ = await admin_reload(url)
+                async with sdk(url, OLD_CLIENT) as client:  # a model named like the new key
+                    await client.messages.create(**{**PROMPT, "model": NEW_UPSTREAM_KEY})
+    finally:
+        configure_logging("info", "json")
+        structlog.configure(**before)
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("event") == "http" and line.get("path") == "/v1/messages"]
+    assert status == 200 and len(requests) == 2
+    assert requests[1]["model"] == "****2222"
+    assert NEW_UPSTREAM_KEY not in err
 
 
 @pytest.mark.parametrize(("env_changes", "toml", "named"), [

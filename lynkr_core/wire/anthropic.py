@@ -639,14 +639,19 @@ class Usage(msgspec.Struct, kw_only=True):
 
 
 def add_usage(total: Usage, step: Usage) -> None:
-    """Add one step's token counts to ``total``."""
+    """Add one step's token counts to ``total`` (a cache count only where ``step`` has one:
+    unset or ``None`` leaves ``total``'s as it is)."""
     total.input_tokens += step.input_tokens
     total.output_tokens += step.output_tokens
-    for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = getattr(step, name)
-        if isinstance(value, int):
-            current = getattr(total, name)
-            setattr(total, name, (current if isinstance(current, int) else 0) + value)
+    created, read = step.cache_creation_input_tokens, step.cache_read_input_tokens
+    if isinstance(created, int):
+        total.cache_creation_input_tokens = _count(total.cache_creation_input_tokens) + created
+    if isinstance(read, int):
+        total.cache_read_input_tokens = _count(total.cache_read_input_tokens) + read
+
+
+def _count(value: int | UnsetType | None) -> int:
+    return value if isinstance(value, int) else 0
 
 
 class MessageResponse(msgspec.Struct, tag="message", tag_field="type", kw_only=True, dict=True):
