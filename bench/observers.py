@@ -77,14 +77,17 @@ def exchange(settings: Settings, streamed: bool, client: str) -> Exchange:
                     response=None if streamed else ANSWER, duration=0.25)
 
 
-async def measure(name: str, calls: int, call: Callable[[int], Awaitable[object]],
+async def measure(name: str, calls: int, call: Callable[[int], Awaitable[object] | None],
                   after: Callable[[], Awaitable[object]] | None = None) -> None:
-    """Run ``call`` ``calls`` times; print CPU per call (``after`` included: queued work)."""
+    """Run ``call`` ``calls`` times (awaiting what it returns, if anything); print CPU per
+    call (``after`` included: queued work)."""
     walls = []
     cpu = time.process_time()
     for index in range(calls):
         started = time.perf_counter()
-        await call(index)
+        result = call(index)
+        if result is not None:
+            await result
         walls.append(time.perf_counter() - started)
     if after is not None:
         await after()
@@ -127,14 +130,14 @@ async def main(requests: int) -> None:
 async def _recorded(ledger: UsageLedger, finished: Exchange, index: int) -> None:
     """Add the row, and write the batch every ``BATCH`` rows, as the ledger's timer would
     at a few hundred requests a second (rows are written in batches)."""
-    await ledger.exchange_finished(finished)
+    ledger.exchange_finished(finished)
     if index % BATCH == BATCH - 1:
         await ledger.idle()
 
 
 async def _prepared_then_finished(recorder: MetricsRecorder, finished: Exchange) -> None:
     await recorder.prepare(REQUEST, finished.context)
-    await recorder.exchange_finished(finished)
+    recorder.exchange_finished(finished)
 
 
 def cli() -> None:

@@ -17,7 +17,7 @@ class DashboardObserver(ExchangeObserver):
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
+    def exchange_finished(self, exchange: Exchange) -> None:
         """Record the exchange: cheap, in-memory bookkeeping only."""
         self.feed.record(exchange)
 

@@ -73,42 +73,45 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
             context.state[PLUGIN_NAME] = True
         return None
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
-        """Count the request, its steps, attempts, tokens and tool calls."""
+    def exchange_finished(self, exchange: Exchange) -> None:
+        """Count the request, its steps, attempts, tokens and tool calls (a plain function:
+        dictionary updates, handed to prometheus_client by ``flush``)."""
         metrics = self.metrics
         if metrics is None:
             return
         context = exchange.context
         if context.state.pop(PLUGIN_NAME, False):
             metrics.active_streams.dec()
+        steps = context.steps
         route = ROUTES.get(context.purpose, context.purpose)
-        model = self._model_label(exchange.client_request.model if exchange.client_request else "")
-        provider = _provider_of(exchange)
-        status = "client_closed" if exchange.status is None else str(exchange.status)
-        metrics.add(metrics.requests, (route, status, provider, model, context.client_id or NONE))
-        streamed = "true" if exchange.streamed else "false"
-        metrics.observe(metrics.request_seconds, (route, streamed), exchange.duration)
+        client_request = exchange.client_request
+        model = self._model_label(client_request.model if client_request else "")
+        provider = _provider_of(steps)
+        status = exchange.status
+        metrics.add(metrics.requests, (route, "client_closed" if status is None else str(status), provider, model,
+                                       context.client_id or NONE))
+        metrics.observe(metrics.request_seconds, (route, "true" if exchange.streamed else "false"), exchange.duration)
         if _is_internal_error(exchange):
             metrics.add(metrics.plugin_errors, ("request",))
-        for step in exchange.steps:
+        for step in steps:
             self._record_step(metrics, step)
         self._record_tokens(metrics, exchange, provider)
-        for call in exchange.tool_calls:
-            metrics.add(metrics.tool_calls, (self._bounded(self._tools, call.name), _tool_outcome(call)))
         if self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
     def _record_step(self, metrics: GatewayMetrics, step: Step) -> None:
-        """A step's cache answer, attempts, errors, first tokens, retries and failovers."""
+        """A step's cache answer, attempts, errors, first tokens, retries, failovers and tool calls."""
         if step.answered_by is not None:
             metrics.add(metrics.cache_hits, (step.answered_by,))
         previous = None
         for attempt in step.attempts:
             model = self._model_label(attempt.model or "default")
-            outcome = "ok" if attempt.status == 200 else (attempt.error_type or "cancelled")
-            metrics.add(metrics.attempts, (attempt.provider, model, outcome))
-            if attempt.status not in (200, None):
-                metrics.add(metrics.upstream_errors, (attempt.provider, attempt.error_type or "unknown"))
+            if attempt.status == 200:
+                metrics.add(metrics.attempts, (attempt.provider, model, "ok"))
+            else:
+                metrics.add(metrics.attempts, (attempt.provider, model, attempt.error_type or "cancelled"))
+                if attempt.status is not None:
+                    metrics.add(metrics.upstream_errors, (attempt.provider, attempt.error_type or "unknown"))
             if attempt.time_to_first_token is not None:
                 metrics.observe(metrics.first_token_seconds, (attempt.provider, model), attempt.time_to_first_token)
             if previous is not None:
@@ -117,15 +120,20 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
                 else:
                     metrics.add(metrics.failovers, (previous.provider, attempt.provider))
             previous = attempt
+        for call in step.tool_calls:
+            metrics.add(metrics.tool_calls, (self._bounded(self._tools, call.name), _tool_outcome(call)))
 
     def _record_tokens(self, metrics: GatewayMetrics, exchange: Exchange, provider: str) -> None:
-        usage = exchange.usage()
+        input_, output, cache_read, cache_creation = exchange.token_counts()
         model = self._model_label(exchange.request.model)
-        for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
-                            ("cache_read", usage.cache_read_input_tokens or 0),
-                            ("cache_creation", usage.cache_creation_input_tokens or 0)):
-            if count:
-                metrics.add(metrics.tokens, (kind, provider, model), count)
+        if input_:
+            metrics.add(metrics.tokens, ("input", provider, model), input_)
+        if output:
+            metrics.add(metrics.tokens, ("output", provider, model), output)
+        if cache_read:
+            metrics.add(metrics.tokens, ("cache_read", provider, model), cache_read)
+        if cache_creation:
+            metrics.add(metrics.tokens, ("cache_creation", provider, model), cache_creation)
 
     def _model_label(self, model: str) -> str:
         return self._bounded(self._models, model)
@@ -142,9 +150,9 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
         return value
 
 
-def _provider_of(exchange: Exchange) -> str:
+def _provider_of(steps: list[Step]) -> str:
     """The provider of the last attempt, the interceptor that answered, or ``none``."""
-    for step in reversed(exchange.steps):
+    for step in reversed(steps):
         if step.attempts:
             return step.attempts[-1].provider
         if step.answered_by is not None:

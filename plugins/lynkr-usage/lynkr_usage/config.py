@@ -30,8 +30,12 @@ class Limits(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     @property
     def any(self) -> bool:
-        """Whether any limit is set."""
-        return any(msgspec.structs.asdict(self).values())
+        """Whether any limit is set (asked on every request: one comparison)."""
+        return self != NO_LIMITS
+
+
+#: Every limit 0.
+NO_LIMITS = Limits()
 
 
 class UsageSettings(msgspec.Struct, kw_only=True):

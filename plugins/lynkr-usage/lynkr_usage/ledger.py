@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
@@ -43,7 +42,7 @@ from lynkr_usage.config import (
 from lynkr_usage.db import UsageDB
 from lynkr_usage.limits import Admission
 from lynkr_usage.prices import PriceBook
-from lynkr_usage.records import ANONYMOUS, usage_row
+from lynkr_usage.records import ANONYMOUS, UsageRow, usage_row
 
 log = structlog.get_logger(PLUGIN_NAME)
 
@@ -62,14 +61,14 @@ class UsageLedger(Policy, ExchangeObserver):
         self.defaults, self.per_key = limits_by_key(config)
         #: Wall-clock time (a test may give its own).
         self.clock = clock
-        self.queue: BackgroundQueue[list[dict[str, Any]]] = BackgroundQueue(
+        self.queue: BackgroundQueue[list[UsageRow]] = BackgroundQueue(
             "usage", self._write, size=BATCHES, close_timeout=CLOSE_TIMEOUT_SECONDS,
             fix="raise USAGE_QUEUE_SIZE")
         self.prices: PriceBook | None = None
         #: Rows dropped because ``USAGE_QUEUE_SIZE`` rows were already waiting.
         self.dropped = 0
         self._db: UsageDB | None = None
-        self._batch: list[dict[str, Any]] = []
+        self._batch: list[UsageRow] = []
         self._waiting = 0
         self._flush_timer: asyncio.TimerHandle | None = None
 
@@ -135,7 +134,7 @@ class UsageLedger(Policy, ExchangeObserver):
 
     # ----------------------------------------------------------------- records
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
+    def exchange_finished(self, exchange: Exchange) -> None:
         """Add the exchange's usage row to the next batch (nothing when nothing went upstream)."""
         row = usage_row(exchange, self.clock())
         if row is None:
@@ -161,7 +160,7 @@ class UsageLedger(Policy, ExchangeObserver):
             self._waiting -= len(batch)
             self.dropped += len(batch)
 
-    async def _write(self, batch: list[dict[str, Any]]) -> None:
+    async def _write(self, batch: list[UsageRow]) -> None:
         db = self._db
         try:
             if db is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from lynkr_core import Exchange
 
@@ -10,16 +10,35 @@ from lynkr_core import Exchange
 ANONYMOUS = "anonymous"
 
 
-def usage_row(exchange: Exchange, now: float) -> dict[str, Any] | None:
+class UsageRow(NamedTuple):
+    """One row of the ``usage`` table, its fields in the table's column order (a tuple:
+    ``executemany`` takes a batch of them as they are)."""
+
+    at: float
+    client: str
+    session: str | None
+    model: str
+    provider: str
+    status: int | None
+    streamed: int
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    duration: float
+
+
+def usage_row(exchange: Exchange, now: float) -> UsageRow | None:
     """The ledger row of ``exchange``: its tokens added up over the steps that went upstream
     (one an interceptor answered, a cache's, costs nothing), the model of the last attempt
     (the upstream model routing chose, else the model asked for);
     ``None`` when nothing went upstream (a refused or invalid request)."""
-    paid = [step for step in exchange.steps if step.answered_by is None and step.attempts]
-    if not paid:
-        return None
     input_ = output = cache_read = cache_write = 0
-    for step in paid:
+    last = None
+    for step in exchange.steps:
+        if step.answered_by is not None or not step.attempts:
+            continue
+        last = step
         usage = step.usage()
         if usage is None:
             continue
@@ -27,13 +46,9 @@ def usage_row(exchange: Exchange, now: float) -> dict[str, Any] | None:
         output += usage.output_tokens
         cache_read += usage.cache_read_input_tokens or 0
         cache_write += usage.cache_creation_input_tokens or 0
-    last = paid[-1]
+    if last is None:
+        return None
     attempt = last.attempts[-1]
-    model = attempt.model or last.request.model
-    context = exchange.context
-    return {
-        "at": now, "client": context.client_id or ANONYMOUS,
-        "session": exchange.session_id, "model": model, "provider": attempt.provider,
-        "status": exchange.status, "streamed": int(exchange.streamed), "input": input_, "output": output,
-        "cache_read": cache_read, "cache_write": cache_write, "duration": exchange.duration,
-    }
+    return UsageRow(now, exchange.context.client_id or ANONYMOUS, exchange.session_id,
+                    attempt.model or last.request.model, attempt.provider, exchange.status,
+                    int(exchange.streamed), input_, output, cache_read, cache_write, exchange.duration)
