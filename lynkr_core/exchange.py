@@ -50,6 +50,14 @@ class Attempt:
         if first_token:
             self.time_to_first_token = self.duration
 
+    @property
+    def outcome(self) -> str:
+        """``ok``, the Anthropic error type of the failure, or ``cancelled`` (the client left):
+        the attempt in one word, as metrics and traces label it."""
+        if self.status == 200:
+            return "ok"
+        return self.error_type or "cancelled"
+
     def failed(self, error: BaseException) -> None:
         """Record the attempt's failure (status and message of a ``LynkrError``); a
         cancellation (the client left) keeps ``status`` ``None``."""
@@ -74,7 +82,8 @@ class ToolCallRecord:
     (``ToolEffects.read_only``); false for writes, actions, opaque effects and
     calls whose effects could not be read. ``started`` is when the call began to
     run (``time.monotonic()``, like ``Attempt.started``; for a refused call, when
-    it was recorded); ``duration`` runs from then.
+    it was recorded); ``duration`` runs from then. ``timed_out`` is true when the
+    call ran past lynkr's tool time limit (``result`` then says so).
     """
 
     id: str
@@ -87,6 +96,17 @@ class ToolCallRecord:
     duration: float = 0.0
     read_only: bool = False
     started: float = field(default_factory=time.monotonic)
+    timed_out: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """``denied`` (refused before running), ``timeout``, ``error`` or ``ok``: the call in
+        one word, as metrics and traces label it."""
+        if self.refused:
+            return "denied"
+        if self.timed_out:
+            return "timeout"
+        return "error" if self.is_error else "ok"
 
 
 class Step:

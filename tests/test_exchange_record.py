@@ -9,8 +9,9 @@ import asyncio
 import msgspec
 import pytest
 
+from lynkr_core import ToolError
 from lynkr_core.client_headers import session_id_for
-from lynkr_core.testing.exchange_parts import WHISPER_DENIAL, recording_plugin
+from lynkr_core.testing.exchange_parts import WHISPER_DENIAL, UpperTool, recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.wire.anthropic import decode_request
@@ -93,6 +94,45 @@ async def test_a_server_mode_exchange_records_steps_attempts_failover_and_tool_c
     usage = exchange.usage()
     assert (usage.input_tokens, usage.output_tokens) == (250, 27)
     assert exchange.client_request is not None and exchange.tool_calls == [whisper, upper]
+
+
+class SlowTool(UpperTool):
+    """``lynkr_slow``: outlasts the tool time limit."""
+
+    name = "lynkr_slow"
+
+    async def run(self, args, context):
+        await asyncio.sleep(30)
+
+
+class TimeoutTalkTool(UpperTool):
+    """``lynkr_talker``: fails with a message that reads like a timeout, without one."""
+
+    name = "lynkr_talker"
+
+    async def run(self, args, context):
+        raise ToolError("lynkr_talker timed out after 5 s (its own words)")
+
+
+async def test_a_tool_call_past_the_time_limit_is_a_timeout_and_a_message_alone_is_not(anthropic_client):
+    fake = FakeAnthropic([
+        Reply([{"type": "tool_use", "id": "toolu_s", "name": "lynkr_slow", "input": {"text": "a"}},
+               {"type": "tool_use", "id": "toolu_t", "name": "lynkr_talker", "input": {"text": "b"}},
+               {"type": "tool_use", "id": "toolu_u", "name": "lynkr_upper", "input": {"text": "c"}}]),
+        Reply.text("done"),
+    ], api_key=UPSTREAM_KEY)
+    seen: list = []
+    client = await anthropic_client(fake, ("observer", observer(seen)),  # lynkr_upper among its tools
+                                    ("slow-tools", inline_plugin(tools=[SlowTool(), TimeoutTalkTool()])),
+                                    LYNKR_TOOL_TIMEOUT_SECONDS="0.2")
+    await client.messages.create(model="claude-x", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL])
+    await finished(seen, 1)
+
+    slow, talker, upper = seen[0].steps[0].tool_calls
+    assert (slow.timed_out, slow.outcome) == (True, "timeout") and "timed out after 0.2 s" in slow.result
+    assert (talker.timed_out, talker.is_error, talker.outcome) == (False, True, "error")
+    assert (upper.timed_out, upper.outcome) == (False, "ok")
+    assert [attempt.outcome for step in seen[0].steps for attempt in step.attempts] == ["ok", "ok"]
 
 
 async def test_the_session_id_comes_from_claude_codes_metadata_when_the_header_is_missing(anthropic_client):

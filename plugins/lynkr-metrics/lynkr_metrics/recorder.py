@@ -16,7 +16,6 @@ from lynkr_core import (
     RequestPreparer,
     Services,
     Step,
-    ToolCallRecord,
     UpstreamError,
     anthropic,
 )
@@ -106,12 +105,9 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
         previous = None
         for attempt in step.attempts:
             model = self._model_label(attempt.model or "default")
-            if attempt.status == 200:
-                metrics.add(metrics.attempts, (attempt.provider, model, "ok"))
-            else:
-                metrics.add(metrics.attempts, (attempt.provider, model, attempt.error_type or "cancelled"))
-                if attempt.status is not None:
-                    metrics.add(metrics.upstream_errors, (attempt.provider, attempt.error_type or "unknown"))
+            metrics.add(metrics.attempts, (attempt.provider, model, attempt.outcome))
+            if attempt.status not in (200, None):
+                metrics.add(metrics.upstream_errors, (attempt.provider, attempt.error_type or "unknown"))
             if attempt.time_to_first_token is not None:
                 metrics.observe(metrics.first_token_seconds, (attempt.provider, model), attempt.time_to_first_token)
             if previous is not None:
@@ -121,7 +117,7 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
                     metrics.add(metrics.failovers, (previous.provider, attempt.provider))
             previous = attempt
         for call in step.tool_calls:
-            metrics.add(metrics.tool_calls, (self._bounded(self._tools, call.name), _tool_outcome(call)))
+            metrics.add(metrics.tool_calls, (self._bounded(self._tools, call.name), call.outcome))
 
     def _record_tokens(self, metrics: GatewayMetrics, exchange: Exchange, provider: str) -> None:
         input_, output, cache_read, cache_creation = exchange.token_counts()
@@ -166,11 +162,3 @@ def _is_internal_error(exchange: Exchange) -> bool:
     return error is not None and error.status == 500 and not isinstance(error, UpstreamError) \
         and error.error_type == "api_error"
 
-
-def _tool_outcome(call: ToolCallRecord) -> str:
-    """``denied`` (refused before running), ``timeout``, ``error`` or ``ok``."""
-    if call.refused:
-        return "denied"
-    if call.is_error and f"{call.name} timed out after " in call.result:
-        return "timeout"
-    return "error" if call.is_error else "ok"

@@ -120,7 +120,7 @@ def _record_attempt(tracer: Tracer, clock: Clock, parent: Context, step: Step, a
         "gen_ai.request.model": model,
         "lynkr.attempt.index": index,
         "lynkr.target": f"{attempt.provider}:{attempt.model}" if attempt.model else attempt.provider,
-        "lynkr.attempt.outcome": _attempt_outcome(attempt),
+        "lynkr.attempt.outcome": attempt.outcome,
     }
     if attempt.status is not None:
         attributes["lynkr.attempt.status"] = attempt.status
@@ -144,7 +144,7 @@ def _record_attempt(tracer: Tracer, clock: Clock, parent: Context, step: Step, a
 
 
 def _record_tool_call(tracer: Tracer, clock: Clock, parent: Context, call: ToolCallRecord) -> None:
-    outcome = tool_outcome(call)
+    outcome = call.outcome
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": EXECUTE_TOOL,
         "gen_ai.tool.name": call.name,
@@ -161,22 +161,6 @@ def _record_tool_call(tracer: Tracer, clock: Clock, parent: Context, call: ToolC
         span.set_status(Status(StatusCode.ERROR, f"the tool call ended with an {outcome}"
                                if outcome == "error" else "the tool call timed out"))
     span.end(end_time=clock.ns(call.started + call.duration))
-
-
-def tool_outcome(call: ToolCallRecord) -> str:
-    """``denied`` (refused before running), ``timeout``, ``error`` or ``ok``."""
-    if call.refused:
-        return "denied"
-    if call.is_error and f"{call.name} timed out after " in call.result:
-        return "timeout"
-    return "error" if call.is_error else "ok"
-
-
-def _attempt_outcome(attempt: Attempt) -> str:
-    """``ok``, the Anthropic error type, or ``cancelled`` (the client left)."""
-    if attempt.status == 200:
-        return "ok"
-    return attempt.error_type or "cancelled"
 
 
 def _request_attributes(exchange: Exchange, route: str) -> dict[str, Any]:
