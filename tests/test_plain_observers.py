@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 
 from lynkr_core import ExchangeObserver
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
+from lynkr_core.testing.faults import eventually
 from lynkr_core.testing.plugins import inline_plugin
 
 ASK = [{"role": "user", "content": "hello"}]
@@ -36,14 +37,6 @@ class AsyncTally(PlainTally):
         super().exchange_finished(exchange)
 
 
-async def seen_at_least(seen: list, count: int) -> None:
-    for _ in range(300):
-        if len(seen) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(seen)} observations, expected {count}")
-
-
 async def ask_twice(client) -> None:
     await client.messages.create(model="claude-x", max_tokens=50, messages=ASK)
     async with client.messages.stream(model="claude-x", max_tokens=50, messages=ASK) as stream:
@@ -57,7 +50,7 @@ async def test_plain_observers_run_without_a_task_and_a_failing_one_spares_the_o
     client = await anthropic_client(fake, ("tallies", inline_plugin(observers=observers)))
     with capture_logs() as logs:
         await ask_twice(client)
-        await seen_at_least(seen, 4)
+        assert await eventually(lambda: len(seen) >= 4, within=5)
 
     assert sorted(seen) == [("first", False, False), ("first", True, False),
                             ("second", False, False), ("second", True, False)]
@@ -73,7 +66,7 @@ async def test_beside_an_async_observer_every_observer_runs_in_its_task_in_order
     fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key="upstream-key")
     client = await anthropic_client(fake, ("tallies", inline_plugin(observers=observers)))
     await ask_twice(client)
-    await seen_at_least(seen, 4)
+    assert await eventually(lambda: len(seen) >= 4, within=5)
 
     names = [observer.name for observer in observers]
     assert seen == [(names[0], False, True), (names[1], False, True), (names[0], True, True), (names[1], True, True)]
