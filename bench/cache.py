@@ -38,7 +38,15 @@ from lynkr_cache.config import CacheSettings
 from lynkr_cache.interceptor import PromptCache
 
 from bench.load import HEADERS, Expect, check_message, check_stream, request_body
-from bench.run import ROOT, SCRUBBED_PREFIXES, Proc, free_port, percentile, wait_ready
+from bench.run import (
+    ROOT,
+    SCRUBBED_PREFIXES,
+    Proc,
+    free_port,
+    percentile,
+    start_upstream,
+    wait_ready,
+)
 from bench.upstream import Script
 from lynkr_core import RequestContext, Services, Settings, anthropic
 
@@ -97,12 +105,9 @@ async def timed_requests(
 
 
 async def over_http(requests: int, work: Path) -> tuple[list[Row], dict[str, Any]]:
-    upstream_port, lynkr_port = free_port(), free_port()
+    upstream, upstream_port = start_upstream(Script(chunks=50), work)
+    lynkr_port = free_port()
     env = lynkr_env(upstream_port, work / "home")
-    upstream = Proc(
-        "upstream", [sys.executable, "-m", "bench.upstream", "--port", str(upstream_port), "--chunks", "50"],
-        env, ROOT, work,
-    )
     lynkr = None
     rows: list[Row] = []
     try:

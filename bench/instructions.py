@@ -39,8 +39,8 @@ from bench.run import (
     Proc,
     free_port,
     git_revision,
+    start_upstream,
     target_command,
-    target_env,
     wait_ready,
 )
 from bench.upstream import Script
@@ -92,14 +92,7 @@ async def measure(
     ``log_level``)."""
     script = Script(chunks=50)
     expect = Expect.of(script)
-    upstream_port = free_port()
-    upstream = Proc(
-        "upstream",
-        [sys.executable, "-m", "bench.upstream", "--port", str(upstream_port), "--chunks", "50"],
-        target_env(TARGETS[0], upstream_port),
-        ROOT,
-        work,
-    )
+    upstream, upstream_port = start_upstream(script, work)
     rows: list[dict[str, Any]] = []
     try:
         await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")

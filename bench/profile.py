@@ -27,12 +27,11 @@ from bench.load import Expect
 from bench.run import (
     LOG_LEVEL,
     MODES,
-    ROOT,
     TARGETS,
     Proc,
     free_port,
+    start_upstream,
     target_command,
-    target_env,
     wait_ready,
 )
 from bench.upstream import Script
@@ -45,14 +44,7 @@ async def profile(target_name: str, mode: str, requests: int, log_level: str, ou
     target = next(t for t in TARGETS if t.name == target_name)
     script = Script(chunks=50)
     expect = Expect.of(script)
-    upstream_port = free_port()
-    upstream = Proc(
-        "upstream",
-        [sys.executable, "-m", "bench.upstream", "--port", str(upstream_port), "--chunks", "50"],
-        target_env(TARGETS[0], upstream_port),
-        ROOT,
-        work,
-    )
+    upstream, upstream_port = start_upstream(script, work)
     try:
         await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")
         port = free_port()

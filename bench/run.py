@@ -328,6 +328,17 @@ def target_command(
     return Command(argv, target_env(target, upstream_port, log_level), cwd, "/health")
 
 
+def start_upstream(script: Script, work: Path) -> tuple[Proc, int]:
+    """The bench's upstream (``bench.upstream``) answering as ``script`` says, on a free port:
+    its process (wait for ``/health``) and the port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.upstream", "--port", str(port), "--chunks", str(script.chunks),
+            "--delay-ms", str(script.delay_ms)]
+    if script.tool:
+        argv.append("--tool")
+    return Proc("upstream", argv, target_env(TARGETS[0], port), ROOT, work), port
+
+
 def start_target(
     target: Target, port: int, upstream_port: int, work: Path, log_level: str = LOG_LEVEL
 ) -> tuple[Proc, str]:
@@ -603,23 +614,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="lynkr-bench-") as tmp:
         work = Path(tmp)
-        upstream_port = free_port()
-        upstream_argv = [
-            sys.executable,
-            "-m",
-            "bench.upstream",
-            "--port",
-            str(upstream_port),
-            "--chunks",
-            str(script.chunks),
-            "--delay-ms",
-            str(script.delay_ms),
-        ]
-        if script.tool:
-            upstream_argv.append("--tool")
-        upstream = Proc(
-            "upstream", upstream_argv, target_env(TARGETS[0], upstream_port), ROOT, work
-        )
+        upstream, upstream_port = start_upstream(script, work)
         running: list[Running] = []
         try:
             await wait_ready(upstream, f"http://127.0.0.1:{upstream_port}/health")
