@@ -149,7 +149,7 @@ class ToolRunner:
             log.info("tool_denied", tool=call.name, tool_use_id=call.id, reason=refusal.text)
             return _refused(record, refusal)
         record.started = time.monotonic()
-        result = await self._execute(prepared.tool, prepared.args, context, record)
+        result = await self._execute(prepared.tool, prepared.args, context, call.id, record)
         record.duration = time.monotonic() - record.started
         record.result, record.is_error = result.text, result.is_error
         if not result.is_error:
@@ -183,9 +183,12 @@ class ToolRunner:
             )
         return None
 
-    async def _execute(self, tool: Tool, args: Any, context: ToolContext, record: ToolCallRecord) -> ToolResult:
+    async def _execute(
+        self, tool: Tool, args: Any, context: ToolContext, call_id: str, record: ToolCallRecord | None = None
+    ) -> ToolResult:
+        """Run ``tool`` under the time limit; a timeout is marked on ``record`` (a model's call;
+        ``context.invoke`` has none)."""
         log = context.request.log
-        call_id = record.id
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout):
@@ -194,7 +197,8 @@ class ToolRunner:
         except ToolError as exc:
             result = ToolResult(str(exc), is_error=True)
         except TimeoutError:
-            record.timed_out = True
+            if record is not None:
+                record.timed_out = True
             result = ToolResult(f"{tool.name} timed out after {self.timeout:g} s", is_error=True)
         except Exception as exc:
             log.exception("tool_crashed", tool=tool.name, tool_use_id=call_id)
