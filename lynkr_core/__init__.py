@@ -49,7 +49,7 @@ from lynkr_core.plugins import HookCall
 from lynkr_core.policy import Denial, Permit, Policy
 from lynkr_core.services import ModelClient, Services
 from lynkr_core.shedding import LoadStatus
-from lynkr_core.sqlite import open_sqlite, write_transaction
+from lynkr_core.sqlite import insert_rows, open_sqlite, write_transaction
 from lynkr_core.stores import SessionStore, SessionSummary, StoredExchange
 from lynkr_core.streams import EventTap, message_events, message_frames, message_from_frames, tap
 from lynkr_core.tools import (
@@ -146,6 +146,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "input_schema",
+    "insert_rows",
     "is_loopback",
     "message_events",
     "message_frames",

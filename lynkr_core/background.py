@@ -1,7 +1,10 @@
 """Work handed off the request path: what plugins that record or learn from exchanges share.
 
 A ``BackgroundQueue`` is a bounded queue read in order by one worker task, with
-blocking work (SQLite, files) run on one thread of its own. ``submit`` never
+blocking work (SQLite, files) run on one thread of its own. The worker takes one
+item at a time (``handle``) or everything queued at once (``handle_many``: one
+thread hop and one transaction for a whole batch, which is what keeps a writer
+up with a busy event loop). ``submit`` never
 waits: when the queue is full the item is dropped and counted, with a warning at
 the 1st, 2nd, 4th, 8th... drop (counted, not flooding the log). ``close`` gives
 the worker a bounded time to finish what is queued, then stops it and the
@@ -25,22 +28,33 @@ log = structlog.get_logger("lynkr.background")
 
 
 class BackgroundQueue(Generic[T]):
-    """A bounded queue of ``T`` handled one at a time by ``handle``, off the request path.
+    """A bounded queue of ``T`` handled off the request path, in order: one at a time by
+    ``handle``, or by ``handle_many`` in lists of everything queued when the worker gets
+    to it (give one of the two).
 
     ``name`` prefixes the log events (``<name>_queue_full``, ``<name>_failed``,
-    ``<name>_close_timeout``); ``handle`` is awaited for each item in order, and an
-    exception it raises is logged and counted (``failed``), never stopping the worker.
+    ``<name>_close_timeout``); the handler is awaited for each item or batch in order,
+    and an exception it raises is logged and counted (``failed``, per item), never
+    stopping the worker.
+
+    Batches are for writers that work on a thread: a SQLite statement releases the GIL
+    while it runs, and a thread waits up to ``sys.getswitchinterval()`` (5 ms) to get it
+    back from a busy event loop, so a write of several statements per item keeps up
+    with a few dozen items a second at most; a batch pays that once.
     """
 
     def __init__(
         self,
         name: str,
-        handle: Callable[[T], Awaitable[None]],
+        handle: Callable[[T], Awaitable[None]] | None = None,
         *,
+        handle_many: Callable[[list[T]], Awaitable[None]] | None = None,
         size: int,
         close_timeout: float = 10.0,
         fix: str = "",
     ) -> None:
+        if (handle is None) == (handle_many is None):
+            raise TypeError("BackgroundQueue takes handle or handle_many, one of the two")
         self.name = name
         self.size = size
         self.close_timeout = close_timeout
@@ -49,6 +63,7 @@ class BackgroundQueue(Generic[T]):
         self.dropped = 0
         self.failed = 0
         self._handle = handle
+        self._handle_many = handle_many
         self._queue: asyncio.Queue[T] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -113,11 +128,18 @@ class BackgroundQueue(Generic[T]):
         assert self._queue is not None
         queue = self._queue
         while True:
-            item = await queue.get()
+            items = [await queue.get()]
             try:
-                await self._handle(item)
+                if self._handle_many is None:
+                    assert self._handle is not None
+                    await self._handle(items[0])
+                else:
+                    while not queue.empty():
+                        items.append(queue.get_nowait())
+                    await self._handle_many(items)
             except Exception:
-                self.failed += 1
-                log.exception(f"{self.name}_failed")
+                self.failed += len(items)
+                log.exception(f"{self.name}_failed", **({} if self._handle_many is None else {"items": len(items)}))
             finally:
-                queue.task_done()
+                for _ in items:
+                    queue.task_done()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 import structlog
 
 from lynkr_core import BackgroundQueue
@@ -62,3 +63,41 @@ async def test_close_handles_what_is_queued_then_runs_last_on_the_queue_thread()
     assert handled == [0, 10, 20]
     assert threads and threads[0].startswith("demo") and threads[0] != threading.current_thread().name
     assert queue.started is False and queue.submit(9) is False
+
+
+async def test_handle_many_gets_everything_queued_at_once_in_order():
+    batches: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def handle_many(items: list[int]) -> None:
+        batches.append(items)
+        if items == [0]:
+            await release.wait()  # the rest queue up behind the first batch
+        if 5 in items:
+            raise ValueError("bad batch")
+
+    queue = BackgroundQueue("demo", handle_many=handle_many, size=10)
+    await queue.start()
+    queue.submit(0)
+    await asyncio.sleep(0)
+    for item in range(1, 7):
+        assert queue.submit(item)
+    release.set()
+    with structlog.testing.capture_logs() as logs:
+        await queue.idle()
+    assert batches == [[0], [1, 2, 3, 4, 5, 6]]
+    assert queue.failed == 6  # every item of the failed batch
+    assert [entry["items"] for entry in logs if entry["event"] == "demo_failed"] == [6]
+    queue.submit(7)
+    await queue.idle()
+    assert batches[-1] == [7]
+    await queue.close()
+
+
+def test_a_queue_takes_one_handler_of_the_two():
+    async def handle(item: int) -> None: ...
+
+    with pytest.raises(TypeError):
+        BackgroundQueue("demo", size=1)
+    with pytest.raises(TypeError):
+        BackgroundQueue("demo", handle, handle_many=handle, size=1)  # type: ignore[arg-type]

@@ -43,3 +43,35 @@ def test_opening_waits_for_a_writer_creating_a_new_database(tmp_path):
     finally:
         commit.join()
         creator.close()
+
+
+def test_insert_rows_writes_every_row_in_order_with_one_statement_per_chunk(tmp_path):
+    """A writer thread's batch: one multi-row INSERT per 500 rows (each statement one
+    step, so one release of the GIL), values kept exactly (floats, None, text)."""
+    from lynkr_core import insert_rows
+    from lynkr_core.sqlite import ROWS_PER_STATEMENT
+
+    connection = open_sqlite(tmp_path / "t.db")
+    connection.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, at REAL, name TEXT, n INTEGER)")
+    rows = [(1_765_000_000.123456 + i / 7, None if i % 3 else f"row {i}", i) for i in range(2 * ROWS_PER_STATEMENT + 201)]
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    with write_transaction(connection):
+        insert_rows(connection, "t", ("at", "name", "n"), rows)
+    connection.set_trace_callback(None)
+    inserts = [sql for sql in statements if sql.startswith("INSERT")]
+    assert len(inserts) == 3  # executemany would have traced one per row
+    assert connection.execute("SELECT at, name, n FROM t ORDER BY seq").fetchall() == rows
+
+
+def test_insert_rows_refuses_a_row_of_the_wrong_width_and_the_transaction_keeps_nothing(tmp_path):
+    from lynkr_core import insert_rows
+
+    connection = open_sqlite(tmp_path / "t.db")
+    connection.execute("CREATE TABLE t (a, b)")
+    with pytest.raises(ValueError, match="2 values"), write_transaction(connection):
+        insert_rows(connection, "t", ("a", "b"), [(1, 2), (3,), (4, 5)])
+    assert connection.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    with write_transaction(connection):
+        insert_rows(connection, "t", ("a", "b"), [])
+    assert connection.execute("SELECT count(*) FROM t").fetchone() == (0,)

@@ -2,8 +2,8 @@
 
 ``sessions`` has one row per session (first and last exchange, how many, the models
 asked for); ``exchanges`` one row per finished exchange, its content as JSON text.
-Every write is one ``BEGIN IMMEDIATE`` transaction: the exchange and its session's
-row together, or neither. Synchronous: the store calls it from its one worker thread;
+Every write is one ``BEGIN IMMEDIATE`` transaction: the exchanges and their sessions'
+rows together, or none of them. Synchronous: the store calls it from its one worker thread;
 ``lynkr sessions`` opens its own connection.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from lynkr_core import SessionSummary, open_sqlite, write_transaction
+from lynkr_core import SessionSummary, insert_rows, open_sqlite, write_transaction
 
 #: Bytes counted for a row besides its content, when guessing what deleting it frees.
 ROW_OVERHEAD = 256
@@ -72,21 +72,39 @@ class SessionDB:
 
     def write(self, row: dict[str, Any]) -> None:
         """Keep one exchange row and update its session, in one transaction."""
+        self.write_many([row])
+
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """Keep exchange rows, in order, and update their sessions, in one transaction of a
+        few statements whatever the number of rows (each statement costs the writer thread a
+        wait for the GIL: see ``lynkr_core.insert_rows``)."""
+        if not rows:
+            return
         db = self.db
+        by_session: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_session.setdefault(row["session_id"], []).append(row)
         with self.transaction():
-            found = db.execute("SELECT models FROM sessions WHERE id = ?", [row["session_id"]]).fetchone()
-            if found is None:
-                db.execute("INSERT INTO sessions (id, started, updated, exchanges, models) VALUES (?, ?, ?, 1, ?)",
-                           [row["session_id"], row["finished"], row["finished"], json.dumps([row["model"]])])
-            else:
-                models = json.loads(found[0])
-                if row["model"] not in models:
-                    models.append(row["model"])
-                db.execute("UPDATE sessions SET updated = max(updated, ?), exchanges = exchanges + 1, "
-                           "models = ? WHERE id = ?", [row["finished"], json.dumps(models), row["session_id"]])
-            db.execute(f"INSERT INTO exchanges ({', '.join(_EXCHANGE_COLUMNS)}) "
-                       f"VALUES ({', '.join('?' for _ in _EXCHANGE_COLUMNS)})",
-                       [row[name] for name in _EXCHANGE_COLUMNS])
+            for session_id, session_rows in by_session.items():
+                self._count_exchanges(session_id, session_rows)
+            insert_rows(db.conn, "exchanges", _EXCHANGE_COLUMNS,
+                        [[row[name] for name in _EXCHANGE_COLUMNS] for row in rows])
+
+    def _count_exchanges(self, session_id: str, rows: list[dict[str, Any]]) -> None:
+        """Create or update ``session_id``'s row for its new exchanges ``rows``."""
+        db = self.db
+        found = db.execute("SELECT models FROM sessions WHERE id = ?", [session_id]).fetchone()
+        models = [] if found is None else json.loads(found[0])
+        for row in rows:
+            if row["model"] not in models:
+                models.append(row["model"])
+        finished = [row["finished"] for row in rows]
+        if found is None:
+            db.execute("INSERT INTO sessions (id, started, updated, exchanges, models) VALUES (?, ?, ?, ?, ?)",
+                       [session_id, min(finished), max(finished), len(rows), json.dumps(models)])
+        else:
+            db.execute("UPDATE sessions SET updated = max(updated, ?), exchanges = exchanges + ?, "
+                       "models = ? WHERE id = ?", [max(finished), len(rows), json.dumps(models), session_id])
 
     def delete(self, session_id: str) -> bool:
         """Forget a session and its exchanges; ``False`` when there was none."""

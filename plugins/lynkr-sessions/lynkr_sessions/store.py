@@ -65,7 +65,7 @@ class SqliteSessionStore(SessionStore):
         self.written = 0
         #: The writes waiting, their worker and the database's thread.
         self.queue: BackgroundQueue[tuple[Exchange, float, str | None]] = BackgroundQueue(
-            "sessions", self._write_queued, size=config.queue_size,
+            "sessions", handle_many=self._write_queued, size=config.queue_size,
             close_timeout=CLOSE_TIMEOUT_SECONDS, fix="raise SESSION_QUEUE_SIZE",
         )
         self._db: SessionDB | None = None
@@ -213,8 +213,8 @@ class SqliteSessionStore(SessionStore):
 
     # ------------------------------------------------------------- the worker
 
-    async def _write_queued(self, item: tuple[Exchange, float, str | None]) -> None:
-        await self._on_thread(self._write, *item)
+    async def _write_queued(self, items: list[tuple[Exchange, float, str | None]]) -> None:
+        await self._on_thread(self._write, items)
 
     # ------------------------------------------------------------- the database thread
 
@@ -231,11 +231,19 @@ class SqliteSessionStore(SessionStore):
             raise RuntimeError("the session store is not started")
         return self._db
 
-    def _write(self, exchange: Exchange, finished: float, hidden_turns: str | None) -> None:
-        row = records.to_row(exchange, finished, self.config.content, self.secrets, hidden_turns)
-        self._database().write(row)
-        self.written += 1
-        self._since_check += 1
+    def _write(self, items: list[tuple[Exchange, float, str | None]]) -> None:
+        """Write a batch of finished exchanges in one transaction (one that cannot be made
+        into a row is logged and left out, the others still written)."""
+        rows = []
+        for exchange, finished, hidden_turns in items:
+            try:
+                rows.append(records.to_row(exchange, finished, self.config.content, self.secrets, hidden_turns))
+            except Exception:
+                self.queue.failed += 1
+                log.exception("sessions_failed", request_id=exchange.context.request_id)
+        self._database().write_many(rows)
+        self.written += len(rows)
+        self._since_check += len(rows)
         if self._since_check >= RETENTION_EVERY or self.clock() - self._last_check >= RETENTION_SECONDS:
             self.retain()
 

@@ -1,4 +1,5 @@
-"""The store on its own: retention by age and by size, and a full queue that drops."""
+"""The store on its own: retention by age and by size, a full queue that drops, and
+exchanges queued behind a busy writer written together."""
 
 from __future__ import annotations
 
@@ -65,9 +66,9 @@ async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, hel
     gate = threading.Event()
     write = store._write
 
-    def slow(exchange, finished, hidden_turns):
+    def slow(items):
         gate.wait(10)
-        write(exchange, finished, hidden_turns)
+        write(items)
 
     store._write = slow  # the worker is busy with the first exchange
     exchanges = [helpers.exchange(settings, "busy", f"turn {n}") for n in range(7)]
@@ -109,3 +110,39 @@ async def test_delete(store_factory, helpers):
     assert await store.delete("s") is True
     assert await store.delete("s") is False
     assert await store.sessions() == []
+
+
+async def test_exchanges_queued_behind_the_writer_are_written_together(store_factory, helpers):
+    """Every SQLite statement costs the writer thread a wait for the GIL (up to 5 ms while the
+    event loop is busy), so exchanges that queued up while it wrote go in one transaction of
+    a few statements: one exchange at a time, five statements each, it fell behind a busy
+    gateway and the queue overflowed."""
+    store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
+    gate = threading.Event()
+    write = store._write
+    batches: list[int] = []
+
+    def held(items):
+        gate.wait(10)
+        batches.append(len(items))
+        write(items)
+
+    store._write = held
+    statements: list[str] = []
+    await store._on_thread(lambda: store._database().db.conn.set_trace_callback(statements.append))
+    store.submit(helpers.exchange(settings, "first", "the writer is busy with this one"))
+    await asyncio.sleep(0.05)
+    for n in range(60):
+        assert store.submit(helpers.exchange(settings, f"s{n % 3}", f"turn {n}"))
+    gate.set()
+    await asyncio.wait_for(store.idle(), 10)
+    await store._on_thread(lambda: store._database().db.conn.set_trace_callback(None))
+
+    assert batches == [1, 60] and store.written == 61 and store.dropped == 0
+    # the second batch: BEGIN, a read and a write per session (three), one INSERT, COMMIT
+    second = statements[statements.index("COMMIT") + 1:]
+    assert len(second) == 1 + 3 * 2 + 1 + 1, second
+    summaries = {s.id: s.exchanges for s in await store.sessions()}
+    assert summaries == {"first": 1, "s0": 20, "s1": 20, "s2": 20}
+    kept = await store.exchanges("s1")
+    assert [e.request.messages[0].content for e in kept] == [f"turn {n}" for n in range(1, 60, 3)]

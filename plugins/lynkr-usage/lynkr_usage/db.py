@@ -18,11 +18,10 @@ from typing import Any
 
 import sqlite_utils
 
-from lynkr_core import open_sqlite, write_transaction
+from lynkr_core import insert_rows, open_sqlite, write_transaction
 from lynkr_usage.records import UsageRow
 
 USAGE_COLUMNS = UsageRow._fields
-_INSERT_USAGE = f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
 #: How a report may group the rows: the SQL of each group.
 GROUPS = {"key": "client", "model": "model", "session": "session",
           "day": "strftime('%Y-%m-%d', at, 'unixepoch')"}
@@ -72,9 +71,7 @@ class UsageDB:
     def write(self, rows: Sequence[UsageRow]) -> None:
         """Keep finished exchanges, in one transaction."""
         with write_transaction(self.conn):
-            # As plain tuples: sqlite3 reads a tuple subclass item by item through the
-            # sequence protocol, several times slower.
-            self.conn.executemany(_INSERT_USAGE, map(tuple, rows))
+            insert_rows(self.conn, "usage", USAGE_COLUMNS, rows)
 
     # ------------------------------------------------------ inside an admission
 

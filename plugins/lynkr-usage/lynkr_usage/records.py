@@ -11,8 +11,7 @@ ANONYMOUS = "anonymous"
 
 
 class UsageRow(NamedTuple):
-    """One row of the ``usage`` table, its fields in the table's column order (a tuple:
-    ``executemany`` takes a batch of them as they are)."""
+    """One row of the ``usage`` table, its fields in the table's column order."""
 
     at: float
     client: str
