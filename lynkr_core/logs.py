@@ -118,20 +118,21 @@ def configure_logging(level: str = "info", fmt: str = "auto", *, secrets: Iterab
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=_shared(structlog.PrintLogger(file=sys.stderr)),
+        # one write(2) per line: PrintLogger's print() writes the line and its newline apart
+        logger_factory=_shared(structlog.WriteLogger(file=sys.stderr)),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     _filter_stdlib_logging(redactor)
 
 
-def _shared(logger: structlog.PrintLogger) -> Any:
+def _shared(logger: structlog.WriteLogger) -> Any:
     """A logger factory that hands out ``logger`` itself: every bound logger of the
-    configuration writes through one ``PrintLogger`` (it locks around each line) instead
+    configuration writes through one ``WriteLogger`` (it locks around each line) instead
     of building its own each time a logger is bound, which is on every line of a module's
     logger (``cache_logger_on_first_use`` is off, so that tests can reconfigure)."""
 
-    def factory(*args: Any) -> structlog.PrintLogger:
+    def factory(*args: Any) -> structlog.WriteLogger:
         return logger
 
     return factory

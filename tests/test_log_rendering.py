@@ -45,3 +45,35 @@ def test_the_timestamp_is_utc_iso_with_microseconds():
         assert stamp.endswith("Z") and len(stamp) == len("2026-12-07T19:50:47.123456Z")
         parsed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         assert before - datetime.timedelta(milliseconds=1) <= parsed <= after + datetime.timedelta(milliseconds=1)
+
+
+def test_each_line_reaches_the_file_in_one_write(monkeypatch):
+    """One ``write`` per line, newline included: ``print`` wrote the line and its newline
+    apart, two system calls per request on an unbuffered stderr."""
+    from lynkr_core.logs import configure_logging
+
+    class Stderr:
+        def __init__(self) -> None:
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes.append(text)
+            return len(text)
+
+        def flush(self) -> None: ...
+
+        def isatty(self) -> bool:
+            return False
+
+    stderr = Stderr()
+    monkeypatch.setattr("sys.stderr", stderr)
+    saved = structlog.get_config()
+    try:
+        configure_logging("info", "json")
+        structlog.get_logger("lynkr.test").info("http", status=200)
+        structlog.get_logger("lynkr.test").warning("other", n=1)
+    finally:
+        structlog.configure(**saved)
+    assert len(stderr.writes) == 2
+    assert all(text.endswith("}\n") and text.count("\n") == 1 for text in stderr.writes)
+    assert json.loads(stderr.writes[0])["event"] == "http"
