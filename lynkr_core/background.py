@@ -30,7 +30,7 @@ log = structlog.get_logger("lynkr.background")
 class BackgroundQueue(Generic[T]):
     """A bounded queue of ``T`` handled off the request path, in order: one at a time by
     ``handle``, or by ``handle_many`` in lists of everything queued when the worker gets
-    to it (give one of the two).
+    to it (give one of the two). ``size`` bounds the items queued and in hand together.
 
     ``name`` prefixes the log events (``<name>_queue_full``, ``<name>_failed``,
     ``<name>_close_timeout``); the handler is awaited for each item or batch in order,
@@ -64,6 +64,9 @@ class BackgroundQueue(Generic[T]):
         self.failed = 0
         self._handle = handle
         self._handle_many = handle_many
+        #: Items the worker has taken and not finished: ``size`` bounds them with the queued
+        #: ones (what the queue holds in memory, a batch included).
+        self._in_hand = 0
         self._queue: asyncio.Queue[T] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -85,6 +88,8 @@ class BackgroundQueue(Generic[T]):
         if queue is None:
             return False
         try:
+            if queue.qsize() + self._in_hand >= self.size:
+                raise asyncio.QueueFull
             queue.put_nowait(item)
         except asyncio.QueueFull:
             self.dropped += 1
@@ -129,17 +134,20 @@ class BackgroundQueue(Generic[T]):
         queue = self._queue
         while True:
             items = [await queue.get()]
+            if self._handle_many is not None:
+                while not queue.empty():
+                    items.append(queue.get_nowait())
+            self._in_hand = len(items)
             try:
                 if self._handle_many is None:
                     assert self._handle is not None
                     await self._handle(items[0])
                 else:
-                    while not queue.empty():
-                        items.append(queue.get_nowait())
                     await self._handle_many(items)
             except Exception:
                 self.failed += len(items)
                 log.exception(f"{self.name}_failed", **({} if self._handle_many is None else {"items": len(items)}))
             finally:
+                self._in_hand = 0
                 for _ in items:
                     queue.task_done()

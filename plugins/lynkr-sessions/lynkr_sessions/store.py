@@ -44,6 +44,9 @@ log = structlog.get_logger(PLUGIN_NAME)
 
 #: How long ``close`` waits for the queue to be written before giving up on the rest.
 CLOSE_TIMEOUT_SECONDS = 10.0
+#: Exchanges written in one transaction: their rows (a Claude Code turn's is tens of KB of
+#: JSON) are built just before, so this bounds what a batch holds in memory at once.
+ROWS_PER_TRANSACTION = 20
 #: Check retention after this many writes, or this long after the last check.
 RETENTION_EVERY = 200
 RETENTION_SECONDS = 300.0
@@ -232,18 +235,19 @@ class SqliteSessionStore(SessionStore):
         return self._db
 
     def _write(self, items: list[tuple[Exchange, float, str | None]]) -> None:
-        """Write a batch of finished exchanges in one transaction (one that cannot be made
-        into a row is logged and left out, the others still written)."""
-        rows = []
-        for exchange, finished, hidden_turns in items:
-            try:
-                rows.append(records.to_row(exchange, finished, self.config.content, self.secrets, hidden_turns))
-            except Exception:
-                self.queue.failed += 1
-                log.exception("sessions_failed", request_id=exchange.context.request_id)
-        self._database().write_many(rows)
-        self.written += len(rows)
-        self._since_check += len(rows)
+        """Write a batch of finished exchanges, ``ROWS_PER_TRANSACTION`` to a transaction (one
+        that cannot be made into a row is logged and left out, the others still written)."""
+        for start in range(0, len(items), ROWS_PER_TRANSACTION):
+            rows = []
+            for exchange, finished, hidden_turns in items[start:start + ROWS_PER_TRANSACTION]:
+                try:
+                    rows.append(records.to_row(exchange, finished, self.config.content, self.secrets, hidden_turns))
+                except Exception:
+                    self.queue.failed += 1
+                    log.exception("sessions_failed", request_id=exchange.context.request_id)
+            self._database().write_many(rows)
+            self.written += len(rows)
+            self._since_check += len(rows)
         if self._since_check >= RETENTION_EVERY or self.clock() - self._last_check >= RETENTION_SECONDS:
             self.retain()
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 import structlog
+from lynkr_sessions.store import ROWS_PER_TRANSACTION
 
 DAY = 86_400
 
@@ -114,9 +115,9 @@ async def test_delete(store_factory, helpers):
 
 async def test_exchanges_queued_behind_the_writer_are_written_together(store_factory, helpers):
     """Every SQLite statement costs the writer thread a wait for the GIL (up to 5 ms while the
-    event loop is busy), so exchanges that queued up while it wrote go in one transaction of
-    a few statements: one exchange at a time, five statements each, it fell behind a busy
-    gateway and the queue overflowed."""
+    event loop is busy), so exchanges that queued up while it wrote are written together,
+    a few statements per 20: one exchange at a time, five statements each, it fell behind a
+    busy gateway and the queue overflowed."""
     store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
     gate = threading.Event()
     write = store._write
@@ -139,9 +140,12 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
     await store._on_thread(lambda: store._database().db.conn.set_trace_callback(None))
 
     assert batches == [1, 60] and store.written == 61 and store.dropped == 0
-    # the second batch: BEGIN, a read and a write per session (three), one INSERT, COMMIT
+    # the second batch, 20 exchanges to a transaction: BEGIN, a read and a write per session
+    # (three), one INSERT, COMMIT
     second = statements[statements.index("COMMIT") + 1:]
-    assert len(second) == 1 + 3 * 2 + 1 + 1, second
+    assert ROWS_PER_TRANSACTION == 20
+    assert len(second) == 3 * (1 + 3 * 2 + 1 + 1), second
+    assert sum(sql.startswith("INSERT INTO exchanges") for sql in second) == 3
     summaries = {s.id: s.exchanges for s in await store.sessions()}
     assert summaries == {"first": 1, "s0": 20, "s1": 20, "s2": 20}
     kept = await store.exchanges("s1")
