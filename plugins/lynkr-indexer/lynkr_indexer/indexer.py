@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lynkr_core import write_transaction
+from lynkr_core import insert_rows, write_transaction
 from lynkr_indexer import project
 from lynkr_indexer.db import create_indexes, drop_indexes, get_meta, set_meta
 from lynkr_indexer.parse import Parsed, Task, parse_batch, parse_file
@@ -200,6 +200,11 @@ def _forget(connection: sqlite3.Connection, file_ids: Iterable[int]) -> set[str]
     return names
 
 
+_SYMBOL_COLUMNS = ("file_id", "name", "kind", "qualified_name", "start_line", "end_line", "signature", "doc")
+_REF_COLUMNS = ("file_id", "name", "kind", "line", "scope")
+_IMPORT_COLUMNS = ("file_id", "module", "line")
+
+
 def _store(connection: sqlite3.Connection, parsed: Parsed, known: sqlite3.Row | None) -> tuple[int, set[str]]:
     """Replace a file's record and what was extracted from it; the names it defined before
     and defines now (references to them may resolve differently)."""
@@ -220,13 +225,11 @@ def _store(connection: sqlite3.Connection, parsed: Parsed, known: sqlite3.Row | 
             lines, symbols, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", (*row, parsed.path)).lastrowid
     if extracted is None:
         return file_id, names
-    connection.executemany(
-        """INSERT INTO symbols (file_id, name, kind, qualified_name, start_line, end_line, signature, doc)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [(file_id, *d) for d in extracted.definitions])
-    connection.executemany("INSERT INTO refs (file_id, name, kind, line, scope) VALUES (?, ?, ?, ?, ?)",
-                           [(file_id, *r) for r in extracted.references])
-    connection.executemany("INSERT INTO imports (file_id, module, line) VALUES (?, ?, ?)",
-                           [(file_id, *i) for i in extracted.imports])
+    # one statement per table, not one step per row (``insert_rows``: each step is a wait
+    # for the GIL on this thread while the event loop is busy)
+    insert_rows(connection, "symbols", _SYMBOL_COLUMNS, [(file_id, *d) for d in extracted.definitions])
+    insert_rows(connection, "refs", _REF_COLUMNS, [(file_id, *r) for r in extracted.references])
+    insert_rows(connection, "imports", _IMPORT_COLUMNS, [(file_id, *i) for i in extracted.imports])
     names.update(d.name for d in extracted.definitions)
     return file_id, names
 
