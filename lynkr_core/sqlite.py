@@ -55,16 +55,19 @@ def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-#: Rows per ``INSERT`` statement in ``insert_rows``: 500 rows of up to 65 columns stay
-#: under SQLite's 32,766 bound parameters per statement.
-ROWS_PER_STATEMENT = 500
+#: SQLite's bound on parameters per statement (``SQLITE_MAX_VARIABLE_NUMBER`` since 3.32).
+MAX_PARAMETERS = 32_766
+#: The most rows one ``INSERT`` of ``insert_rows`` carries.
+ROWS_PER_STATEMENT = 512
 
 
 def insert_rows(
     connection: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[Iterable[object]]
 ) -> None:
-    """Insert ``rows`` (each its values in ``columns``' order) with one multi-row ``INSERT``
-    per ``ROWS_PER_STATEMENT`` rows, inside the caller's transaction.
+    """Insert ``rows`` (each its values in ``columns``' order) with a few multi-row
+    ``INSERT`` statements, inside the caller's transaction: chunks of a power of two
+    rows (20 rows go as 16 and 4), so that the few statements there are stay in
+    sqlite3's statement cache instead of being prepared anew for every batch size.
 
     Not ``executemany``: sqlite3 releases the GIL around every step, and ``executemany``
     steps once per row, so a writer thread has to win the GIL back from a busy event loop
@@ -72,12 +75,20 @@ def insert_rows(
     2.9 s while the loop's thread ran, and every hand-over interrupts the loop. One
     statement is one step."""
     width = len(columns)
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start : start + ROWS_PER_STATEMENT]
+    most = min(ROWS_PER_STATEMENT, _power_of_two_at_most(MAX_PARAMETERS // width))
+    start = 0
+    while start < len(rows):
+        count = min(most, _power_of_two_at_most(len(rows) - start))
+        chunk = rows[start : start + count]
         values = list(itertools.chain.from_iterable(chunk))
-        if len(values) != width * len(chunk):
+        if len(values) != width * count:
             raise ValueError(f"every row must have {width} values, one per column")
-        connection.execute(_insert_sql(table, tuple(columns), len(chunk)), values)
+        connection.execute(_insert_sql(table, tuple(columns), count), values)
+        start += count
+
+
+def _power_of_two_at_most(n: int) -> int:
+    return 1 << (n.bit_length() - 1)
 
 
 @functools.lru_cache(maxsize=64)

@@ -53,15 +53,37 @@ def test_insert_rows_writes_every_row_in_order_with_one_statement_per_chunk(tmp_
 
     connection = open_sqlite(tmp_path / "t.db")
     connection.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, at REAL, name TEXT, n INTEGER)")
-    rows = [(1_765_000_000.123456 + i / 7, None if i % 3 else f"row {i}", i) for i in range(2 * ROWS_PER_STATEMENT + 201)]
+    rows = [(1_765_000_000.123456 + i / 7, None if i % 3 else f"row {i}", i) for i in range(2 * ROWS_PER_STATEMENT + 21)]
     statements: list[str] = []
     connection.set_trace_callback(statements.append)
     with write_transaction(connection):
         insert_rows(connection, "t", ("at", "name", "n"), rows)
     connection.set_trace_callback(None)
-    inserts = [sql for sql in statements if sql.startswith("INSERT")]
-    assert len(inserts) == 3  # executemany would have traced one per row
+    # the trace shows each statement with its values: rows are "(...), (...)"
+    inserts = [sql.count("), (") + 1 for sql in statements if sql.startswith("INSERT")]
+    # executemany would have traced one per row; chunks of a power of two keep the
+    # statements few, whatever the batch's size
+    assert inserts == [ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 16, 4, 1]
     assert connection.execute("SELECT at, name, n FROM t ORDER BY seq").fetchall() == rows
+
+
+def test_insert_rows_stays_under_sqlites_parameter_bound_for_wide_rows(tmp_path):
+    from lynkr_core import insert_rows
+    from lynkr_core.sqlite import MAX_PARAMETERS
+
+    connection = open_sqlite(tmp_path / "t.db")
+    columns = tuple(f"c{i}" for i in range(100))
+    connection.execute(f"CREATE TABLE t ({', '.join(columns)})")
+    rows = [tuple(range(row, row + 100)) for row in range(700)]
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    with write_transaction(connection):
+        insert_rows(connection, "t", columns, rows)
+    counts = [(sql.count("), (") + 1) * 100 for sql in statements if sql.startswith("INSERT")]
+    # 100 columns: at most 256 rows (25,600 parameters) a statement; 700 = 256 + 256 + 128 + 32 + 16 + 8 + 4
+    assert counts == [rows * 100 for rows in (256, 256, 128, 32, 16, 8, 4)]
+    assert max(counts) <= MAX_PARAMETERS
+    assert connection.execute("SELECT count(*), sum(c99) FROM t").fetchone() == (700, sum(r[99] for r in rows))
 
 
 def test_insert_rows_refuses_a_row_of_the_wrong_width_and_the_transaction_keeps_nothing(tmp_path):

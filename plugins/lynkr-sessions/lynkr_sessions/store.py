@@ -45,8 +45,9 @@ log = structlog.get_logger(PLUGIN_NAME)
 #: How long ``close`` waits for the queue to be written before giving up on the rest.
 CLOSE_TIMEOUT_SECONDS = 10.0
 #: Exchanges written in one transaction: their rows (a Claude Code turn's is tens of KB of
-#: JSON) are built just before, so this bounds what a batch holds in memory at once.
-ROWS_PER_TRANSACTION = 20
+#: JSON) are built just before, so this bounds what a batch holds in memory at once (a
+#: power of two: one ``INSERT``, see ``insert_rows``).
+ROWS_PER_TRANSACTION = 16
 #: Check retention after this many writes, or this long after the last check.
 RETENTION_EVERY = 200
 RETENTION_SECONDS = 300.0

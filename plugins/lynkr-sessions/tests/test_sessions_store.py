@@ -116,7 +116,7 @@ async def test_delete(store_factory, helpers):
 async def test_exchanges_queued_behind_the_writer_are_written_together(store_factory, helpers):
     """Every SQLite statement costs the writer thread a wait for the GIL (up to 5 ms while the
     event loop is busy), so exchanges that queued up while it wrote are written together,
-    a few statements per 20: one exchange at a time, five statements each, it fell behind a
+    a few statements per 16: one exchange at a time, five statements each, it fell behind a
     busy gateway and the queue overflowed."""
     store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
     gate = threading.Event()
@@ -133,20 +133,20 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
     await store._on_thread(lambda: store._database().db.conn.set_trace_callback(statements.append))
     store.submit(helpers.exchange(settings, "first", "the writer is busy with this one"))
     await asyncio.sleep(0.05)
-    for n in range(60):
+    for n in range(64):
         assert store.submit(helpers.exchange(settings, f"s{n % 3}", f"turn {n}"))
     gate.set()
     await asyncio.wait_for(store.idle(), 10)
     await store._on_thread(lambda: store._database().db.conn.set_trace_callback(None))
 
-    assert batches == [1, 60] and store.written == 61 and store.dropped == 0
-    # the second batch, 20 exchanges to a transaction: BEGIN, a read and a write per session
+    assert batches == [1, 64] and store.written == 65 and store.dropped == 0
+    # the second batch, 16 exchanges to a transaction: BEGIN, a read and a write per session
     # (three), one INSERT, COMMIT
     second = statements[statements.index("COMMIT") + 1:]
-    assert ROWS_PER_TRANSACTION == 20
-    assert len(second) == 3 * (1 + 3 * 2 + 1 + 1), second
-    assert sum(sql.startswith("INSERT INTO exchanges") for sql in second) == 3
+    assert ROWS_PER_TRANSACTION == 16
+    assert len(second) == 4 * (1 + 3 * 2 + 1 + 1), second
+    assert sum(sql.startswith("INSERT INTO exchanges") for sql in second) == 4
     summaries = {s.id: s.exchanges for s in await store.sessions()}
-    assert summaries == {"first": 1, "s0": 20, "s1": 20, "s2": 20}
+    assert summaries == {"first": 1, "s0": 22, "s1": 21, "s2": 21}
     kept = await store.exchanges("s1")
-    assert [e.request.messages[0].content for e in kept] == [f"turn {n}" for n in range(1, 60, 3)]
+    assert [e.request.messages[0].content for e in kept] == [f"turn {n}" for n in range(1, 64, 3)]
