@@ -13,6 +13,7 @@ from lynkr_core import ToolError
 from lynkr_core.client_headers import session_id_for
 from lynkr_core.testing.exchange_parts import WHISPER_DENIAL, UpperTool, recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
+from lynkr_core.testing.faults import eventually
 from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.wire.anthropic import decode_request
 
@@ -30,11 +31,7 @@ def observer(seen: list):
 
 
 async def finished(seen: list, count: int) -> None:
-    for _ in range(200):
-        if len(seen) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(seen)} exchanges seen, expected {count}")
+    assert await eventually(lambda: len(seen) >= count), f"{len(seen)} exchanges seen, expected {count}"
 
 
 @pytest.mark.parametrize("streamed", [False, True])
