@@ -29,7 +29,7 @@ from aiohttp import web
 
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI
-from lynkr_core.testing.gateway import CLIENT_KEY, Harness, claude_code_headers
+from lynkr_core.testing.gateway import CLIENT_KEY, Harness, claude_code_headers, openai_upstream_env
 from lynkr_core.testing.gateway import claude_code_turns as claude_code_turns  # a fixture
 from lynkr_core.testing.scripted import ScriptedServer
 from lynkr_core.testing.server import make_test_app, serving
@@ -51,15 +51,9 @@ def openrouter_env(base: str, **extra: str) -> dict[str, str]:
 
 
 def openai_env(base: str, **extra: str) -> dict[str, str]:
-    return {
-        "MODEL_PROVIDER": "openai",
-        "OPENAI_ENDPOINT": f"{base}/v1/chat/completions",
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_MODEL": "gpt-4o",
-        "OPENAI_PROMPT_CACHE_KEY": "true",  # on by default only toward api.openai.com
-        "LYNKR_UPSTREAM_RETRIES": "0",
-        **extra,
-    }
+    # the prompt cache key is on by default only toward api.openai.com
+    return openai_upstream_env(base, KEY, **{"OPENAI_PROMPT_CACHE_KEY": "true", "LYNKR_UPSTREAM_RETRIES": "0",
+                                             **extra})
 
 
 OPENROUTER = Harness(openrouter_env)

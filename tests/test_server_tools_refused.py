@@ -10,7 +10,7 @@ import anthropic
 import pytest
 
 from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI
-from lynkr_core.testing.gateway import Harness, quick_retries, stream_events
+from lynkr_core.testing.gateway import Harness, openai_upstream_env, quick_retries, stream_events
 
 UPSTREAM_KEY = "sk-upstream"
 QUESTION = [{"role": "user", "content": "What is new in Python 3.14?"}]
@@ -20,15 +20,8 @@ READ_TOOL = {"name": "Read", "description": "Read a file",
 
 def openai_env(base_url: str, **extra: str) -> dict[str, str]:
     """lynkr against a scripted OpenAI-format upstream, without lynkr-web-search."""
-    return {
-        "MODEL_PROVIDER": "openai",
-        "OPENAI_ENDPOINT": base_url + "/v1/chat/completions",
-        "OPENAI_API_KEY": UPSTREAM_KEY,
-        "OPENAI_MODEL": "gpt-4o",
-        "LYNKR_PLUGINS": "lynkr-provider-openai",
-        **quick_retries(),
-        **extra,
-    }
+    return openai_upstream_env(base_url, UPSTREAM_KEY,
+                               **{"LYNKR_PLUGINS": "lynkr-provider-openai", **quick_retries(), **extra})
 
 
 HARNESS = Harness(openai_env)

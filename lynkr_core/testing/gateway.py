@@ -52,6 +52,7 @@ __all__ = [
     "assert_only_credential",
     "claude_code_headers",
     "claude_code_turns",
+    "openai_upstream_env",
     "parse_sse",
     "quick_retries",
     "sse_events",
@@ -74,6 +75,19 @@ def quick_retries(retries: int = 0) -> dict[str, str]:
         "LYNKR_UPSTREAM_RETRIES": str(retries),
         "LYNKR_RETRY_BASE_SECONDS": "0.01",
         "LYNKR_RETRY_MAX_SECONDS": "0.05",
+    }
+
+
+def openai_upstream_env(base_url: str, api_key: str, **extra: str) -> dict[str, str]:
+    """lynkr's settings for an OpenAI-format upstream at ``base_url`` (a fake's: its chat
+    completions URL, never api.openai.com) with ``api_key``, the model ``gpt-4o``;
+    ``extra`` adds settings or overrides these."""
+    return {
+        "MODEL_PROVIDER": "openai",
+        "OPENAI_ENDPOINT": base_url + "/v1/chat/completions",
+        "OPENAI_API_KEY": api_key,
+        "OPENAI_MODEL": "gpt-4o",
+        **extra,
     }
 
 

@@ -23,6 +23,7 @@ from lynkr_core.testing.gateway import (
     Harness,
     assert_only_credential,
     claude_code_headers,
+    openai_upstream_env,
     stream_events,
 )
 from lynkr_core.testing.openai_check import assert_valid_chat_request
@@ -52,14 +53,7 @@ HELLO = [{"role": "user", "content": "hello"}]
 
 def openai_env(base_url: str, **extra: str) -> dict[str, str]:
     """An app that sends to the fake's chat completions URL (not api.openai.com)."""
-    return {
-        "MODEL_PROVIDER": "openai",
-        "OPENAI_ENDPOINT": base_url + "/v1/chat/completions",
-        "OPENAI_API_KEY": UPSTREAM_KEY,
-        "OPENAI_MODEL": "gpt-4o",
-        **NO_RETRIES,
-        **extra,
-    }
+    return openai_upstream_env(base_url, UPSTREAM_KEY, **{**NO_RETRIES, **extra})
 
 
 HARNESS = Harness(openai_env, client_key=CLIENT_KEY)

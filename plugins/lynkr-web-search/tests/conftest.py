@@ -12,7 +12,7 @@ from aiohttp import web
 
 from lynkr_core.testing.cli import lynkr_command  # noqa: F401 (a fixture)
 from lynkr_core.testing.fake_openai import ChatReply, FakeOpenAI, ToolCallSpec
-from lynkr_core.testing.gateway import Gateway, Harness, quick_retries
+from lynkr_core.testing.gateway import Gateway, Harness, openai_upstream_env, quick_retries
 from lynkr_core.testing.scripted import ScriptedServer, json_response
 
 UPSTREAM_KEY = "upstream-key"
@@ -94,15 +94,8 @@ def answer(text: str) -> ChatReply:
 
 def openai_env(base_url: str, **extra: str) -> dict[str, str]:
     """lynkr against the fake OpenAI upstream, with only the two plugins this suite needs."""
-    return {
-        "MODEL_PROVIDER": "openai",
-        "OPENAI_ENDPOINT": base_url + "/v1/chat/completions",
-        "OPENAI_API_KEY": UPSTREAM_KEY,
-        "OPENAI_MODEL": "gpt-4o",
-        "LYNKR_PLUGINS": "lynkr-provider-openai,lynkr-provider-anthropic,lynkr-web-search",
-        **quick_retries(),
-        **extra,
-    }
+    plugins = "lynkr-provider-openai,lynkr-provider-anthropic,lynkr-web-search"
+    return openai_upstream_env(base_url, UPSTREAM_KEY, **{"LYNKR_PLUGINS": plugins, **quick_retries(), **extra})
 
 
 HARNESS = Harness(openai_env)
