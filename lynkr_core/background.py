@@ -3,8 +3,8 @@
 A ``BackgroundQueue`` is a bounded queue read in order by one worker task, with
 blocking work (SQLite, files) run on one thread of its own. The worker takes one
 item at a time (``handle``) or everything queued at once (``handle_many``: one
-thread hop and one transaction for a whole batch, which is what keeps a writer
-up with a busy event loop). ``submit`` never
+thread hop for a whole batch, written with a few statements rather than a few per
+item, which is what keeps a writer up with a busy event loop). ``submit`` never
 waits: when the queue is full the item is dropped and counted, with a warning at
 the 1st, 2nd, 4th, 8th... drop (counted, not flooding the log). ``close`` gives
 the worker a bounded time to finish what is queued, then stops it and the

@@ -10,7 +10,7 @@ import functools
 import itertools
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
@@ -62,7 +62,7 @@ ROWS_PER_STATEMENT = 512
 
 
 def insert_rows(
-    connection: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[Iterable[object]]
+    connection: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> None:
     """Insert ``rows`` (each its values in ``columns``' order) with a few multi-row
     ``INSERT`` statements, inside the caller's transaction: chunks of a power of two
@@ -80,9 +80,9 @@ def insert_rows(
     while start < len(rows):
         count = min(most, _power_of_two_at_most(len(rows) - start))
         chunk = rows[start : start + count]
-        values = list(itertools.chain.from_iterable(chunk))
-        if len(values) != width * count:
+        if any(len(row) != width for row in chunk):
             raise ValueError(f"every row must have {width} values, one per column")
+        values = list(itertools.chain.from_iterable(chunk))
         connection.execute(_insert_sql(table, tuple(columns), count), values)
         start += count
 

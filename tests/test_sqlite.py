@@ -93,6 +93,8 @@ def test_insert_rows_refuses_a_row_of_the_wrong_width_and_the_transaction_keeps_
     connection.execute("CREATE TABLE t (a, b)")
     with pytest.raises(ValueError, match="2 values"), write_transaction(connection):
         insert_rows(connection, "t", ("a", "b"), [(1, 2), (3,), (4, 5)])
+    with pytest.raises(ValueError, match="2 values"), write_transaction(connection):
+        insert_rows(connection, "t", ("a", "b"), [(1, 2, 3), (4,)])  # the right total, misaligned
     assert connection.execute("SELECT count(*) FROM t").fetchone() == (0,)
     with write_transaction(connection):
         insert_rows(connection, "t", ("a", "b"), [])

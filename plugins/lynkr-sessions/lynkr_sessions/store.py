@@ -236,8 +236,9 @@ class SqliteSessionStore(SessionStore):
         return self._db
 
     def _write(self, items: list[tuple[Exchange, float, str | None]]) -> None:
-        """Write a batch of finished exchanges, ``ROWS_PER_TRANSACTION`` to a transaction (one
-        that cannot be made into a row is logged and left out, the others still written)."""
+        """Write a batch of finished exchanges, ``ROWS_PER_TRANSACTION`` to a transaction. One
+        that cannot be made into a row is left out, a transaction that fails loses its own
+        rows; either is logged and counted (``failed``) and the rest are still written."""
         for start in range(0, len(items), ROWS_PER_TRANSACTION):
             rows = []
             for exchange, finished, hidden_turns in items[start:start + ROWS_PER_TRANSACTION]:
@@ -246,7 +247,12 @@ class SqliteSessionStore(SessionStore):
                 except Exception:
                     self.queue.failed += 1
                     log.exception("sessions_failed", request_id=exchange.context.request_id)
-            self._database().write_many(rows)
+            try:
+                self._database().write_many(rows)
+            except Exception:
+                self.queue.failed += len(rows)
+                log.exception("sessions_failed", exchanges=len(rows))
+                continue
             self.written += len(rows)
             self._since_check += len(rows)
         if self._since_check >= RETENTION_EVERY or self.clock() - self._last_check >= RETENTION_SECONDS:

@@ -150,3 +150,38 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
     assert summaries == {"first": 1, "s0": 22, "s1": 21, "s2": 21}
     kept = await store.exchanges("s1")
     assert [e.request.messages[0].content for e in kept] == [f"turn {n}" for n in range(1, 64, 3)]
+
+
+async def test_a_failing_transaction_loses_only_its_own_exchanges(store_factory, helpers):
+    store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
+    gate = threading.Event()
+    write = store._write
+
+    def held(items):
+        gate.wait(10)
+        write(items)
+
+    store._write = held
+    database = await store._on_thread(store._database)
+    write_many = database.write_many
+    calls = []
+
+    def second_fails(rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        write_many(rows)
+
+    database.write_many = second_fails
+    store.submit(helpers.exchange(settings, "s", "the writer is busy with this one"))
+    await asyncio.sleep(0.05)
+    for n in range(40):
+        store.submit(helpers.exchange(settings, "s", f"turn {n}"))
+    with structlog.testing.capture_logs() as logs:
+        gate.set()
+        await asyncio.wait_for(store.idle(), 10)
+    assert calls == [1, ROWS_PER_TRANSACTION, ROWS_PER_TRANSACTION, 40 - 2 * ROWS_PER_TRANSACTION]
+    assert store.failed == ROWS_PER_TRANSACTION and store.written == 41 - ROWS_PER_TRANSACTION
+    assert [entry.get("exchanges") for entry in logs if entry["event"] == "sessions_failed"] == [ROWS_PER_TRANSACTION]
+    kept = await store.exchanges("s")
+    assert [e.request.messages[0].content for e in kept][1:] == [f"turn {n}" for n in range(ROWS_PER_TRANSACTION, 40)]
