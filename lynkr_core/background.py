@@ -146,7 +146,7 @@ class BackgroundQueue(Generic[T]):
                     await self._handle_many(items)
             except Exception:
                 self.failed += len(items)
-                log.exception(f"{self.name}_failed", **({} if self._handle_many is None else {"items": len(items)}))
+                log.exception(f"{self.name}_failed", items=len(items))
             finally:
                 self._in_hand = 0
                 for _ in items:

@@ -14,6 +14,22 @@ from lynkr_sessions.store import ROWS_PER_TRANSACTION
 DAY = 86_400
 
 
+def hold_writer(store, batches: list[int] | None = None) -> threading.Event:
+    """Keep the store's writer thread waiting at its next batch until the returned event is
+    set (``batches`` gets each batch's size)."""
+    gate = threading.Event()
+    write = store._write
+
+    def held(items):
+        gate.wait(10)
+        if batches is not None:
+            batches.append(len(items))
+        write(items)
+
+    store._write = held
+    return gate
+
+
 async def test_sessions_older_than_the_retention_are_deleted(store_factory, helpers):
     clock = helpers.Clock()
     store, settings = await store_factory(clock, SESSION_RETENTION_DAYS="30")
@@ -64,14 +80,7 @@ async def test_the_oldest_sessions_go_first_when_the_database_is_too_big(store_f
 
 async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, helpers):
     store, settings = await store_factory(SESSION_QUEUE_SIZE="2")
-    gate = threading.Event()
-    write = store._write
-
-    def slow(items):
-        gate.wait(10)
-        write(items)
-
-    store._write = slow  # the worker is busy with the first exchange
+    gate = hold_writer(store)  # the worker is busy with the first exchange
     exchanges = [helpers.exchange(settings, "busy", f"turn {n}") for n in range(7)]
     timings = []
     with structlog.testing.capture_logs() as logs:
@@ -119,16 +128,8 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
     a few statements per 16: one exchange at a time, five statements each, it fell behind a
     busy gateway and the queue overflowed."""
     store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
-    gate = threading.Event()
-    write = store._write
     batches: list[int] = []
-
-    def held(items):
-        gate.wait(10)
-        batches.append(len(items))
-        write(items)
-
-    store._write = held
+    gate = hold_writer(store, batches)
     statements: list[str] = []
     await store._on_thread(lambda: store._database().db.conn.set_trace_callback(statements.append))
     store.submit(helpers.exchange(settings, "first", "the writer is busy with this one"))
@@ -154,14 +155,7 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
 
 async def test_a_failing_transaction_loses_only_its_own_exchanges(store_factory, helpers):
     store, settings = await store_factory(SESSION_QUEUE_SIZE="100")
-    gate = threading.Event()
-    write = store._write
-
-    def held(items):
-        gate.wait(10)
-        write(items)
-
-    store._write = held
+    gate = hold_writer(store)
     database = await store._on_thread(store._database)
     write_many = database.write_many
     calls = []
