@@ -3,10 +3,11 @@
 ``UsageLedger`` is a policy (``check_request``: before anything goes upstream) and an
 ``ExchangeObserver`` (every finished exchange, off the request path). Both reach the
 database through one ``BackgroundQueue``'s thread. Recording only appends the row to a
-batch, written ``USAGE_FLUSH_SECONDS`` after its first row in one transaction (a write
-costs about 65 us of CPU, thread hop included, and 4 us more per row: one per request
-would cost more than the rest of the plugin; what is waiting is bounded by
-``USAGE_QUEUE_SIZE``: beyond it rows are dropped, counted and logged). Admissions run on
+batch, written ``USAGE_FLUSH_SECONDS`` after its first row, or as soon as it holds
+``batch_rows`` rows, in one transaction (a write costs about 65 us of CPU, thread hop
+included, and 4 us more per row: one per request would cost more than the rest of the
+plugin; what is waiting is bounded by ``USAGE_QUEUE_SIZE``: beyond it rows are dropped,
+counted and logged). Admissions run on
 the same thread, one at a time in this process and in one ``BEGIN IMMEDIATE``
 transaction across processes: a limit holds exactly under concurrency and with several
 workers.
@@ -49,6 +50,9 @@ log = structlog.get_logger(PLUGIN_NAME)
 CLOSE_TIMEOUT_SECONDS = 10.0
 #: Batches waiting for the writer.
 BATCHES = 64
+#: Rows a batch holds at most before it goes to the writer without waiting for
+#: ``USAGE_FLUSH_SECONDS`` (fewer when ``USAGE_QUEUE_SIZE`` is small: ``batch_rows``).
+BATCH_ROWS = 256
 
 
 class UsageLedger(Policy, ExchangeObserver):
@@ -147,7 +151,9 @@ class UsageLedger(Policy, ExchangeObserver):
             return
         self._batch.append(row)
         self._waiting += 1
-        if self._flush_timer is None:
+        if len(self._batch) >= batch_rows(self.config.queue_size):
+            self._flush()
+        elif self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(self.config.flush_seconds, self._flush)
 
     def _flush(self) -> None:
@@ -167,3 +173,12 @@ class UsageLedger(Policy, ExchangeObserver):
                 await self.queue.on_thread(db.write, batch)
         finally:
             self._waiting -= len(batch)
+
+
+def batch_rows(queue_size: int) -> int:
+    """How many rows a batch holds before it goes to the writer at once: ``BATCH_ROWS``, or a
+    quarter of ``USAGE_QUEUE_SIZE`` when that is smaller. A batch that waited out
+    ``USAGE_FLUSH_SECONDS`` whatever its size counted towards the queue all that time: at
+    more than ``USAGE_QUEUE_SIZE`` exchanges a second, rows were dropped while the writer
+    sat idle."""
+    return max(1, min(BATCH_ROWS, queue_size // 4))

@@ -5,15 +5,19 @@ settings errors that name the setting."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
+import msgspec
 import pytest
 import structlog
-from lynkr_usage.config import load_settings
+from lynkr_usage.config import DB_NAME, PLUGIN_NAME, load_settings
 from lynkr_usage.ledger import UsageLedger
 from lynkr_usage.limits import day_start, month_start, next_day, next_month, rfc3339
 
 from lynkr_core import (
     ConfigError,
+    Exchange,
     ModelClient,
     RateLimited,
     RequestContext,
@@ -95,6 +99,38 @@ async def test_two_ledgers_on_one_file_share_each_window(lynkr_env):
     finally:
         await first.close()
         await second.close()
+
+
+def finished_exchange(client: str) -> Exchange:
+    """An exchange that went upstream once and got 7 tokens in, 2 out."""
+    record = context(client)
+    step = record.begin_step(REQUEST)
+    record.begin_attempt("anthropic", "m")
+    step.response = anthropic.decode_response(msgspec.json.encode({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 7, "output_tokens": 2}}))
+    return Exchange(REQUEST, record, streamed=False, duration=0.01)
+
+
+async def test_a_busy_gateway_loses_no_rows_while_the_writer_keeps_up(lynkr_env):
+    # 5,000 exchanges within the flush interval, five times USAGE_QUEUE_SIZE: batches go to
+    # the writer as they fill instead of waiting out USAGE_FLUSH_SECONDS, so the queue
+    # never holds more than a few of them (before, the batch waiting for the timer held
+    # the whole queue and 4,000 rows were dropped while the writer sat idle).
+    settings = Settings({**lynkr_env, "USAGE_FLUSH_SECONDS": "60", "USAGE_QUEUE_SIZE": "1000"})
+    ledger = await started(settings, Clock())
+    try:
+        for turn in range(5000):
+            ledger.exchange_finished(finished_exchange("key_a"))
+            if turn % 100 == 99:
+                await asyncio.sleep(0.001)  # the event loop turns, as it does between requests
+        await ledger.idle()
+        assert ledger.dropped == 0
+    finally:
+        await ledger.close()
+    with sqlite3.connect(Path(lynkr_env["LYNKR_HOME"]) / PLUGIN_NAME / DB_NAME) as db:
+        assert db.execute("SELECT count(*), sum(input), sum(output) FROM usage").fetchone() == (5000, 35000, 10000)
 
 
 async def test_count_tokens_is_never_counted(lynkr_env):
