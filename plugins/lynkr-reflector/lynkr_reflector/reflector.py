@@ -3,7 +3,9 @@ that reads finished exchanges into the playbook.
 
 The exchange hook only queues (``submit``): a bounded queue, and a full one drops the
 exchange with a counted warning, so the hook never waits. One worker task reads the
-queue in order; the database work runs on one thread of its own, off the event loop.
+queue in order, everything queued at once: the database work runs on one thread of its
+own, off the event loop, reached once per batch (a hop per exchange waited for the busy
+loop each time, and the queue overflowed at a few hundred requests a second).
 The active hints are kept in memory (``hints``) for the preparer, refreshed when a
 delta changes the playbook.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 import structlog
@@ -43,6 +45,17 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 FORGET_EVERY = 500
 
 
+class _Job(NamedTuple):
+    """What reading one exchange takes: its session, conversation, usage, lynkr's tool
+    calls, and whether the client got a finished answer."""
+
+    session_id: str
+    request: anthropic.MessagesRequest
+    usage: Usage
+    calls: list[ToolCallRecord]
+    answered: bool
+
+
 class Reflector(RequestPreparer, ExchangeObserver):
     """Learns the workspace's playbook from finished exchanges and offers it to the model."""
 
@@ -58,11 +71,13 @@ class Reflector(RequestPreparer, ExchangeObserver):
         self.model_failures = 0
         #: The exchanges waiting to be read, their worker and the playbook's thread.
         self.queue: BackgroundQueue[Exchange] = BackgroundQueue(
-            "reflector", self._reflect_queued, size=config.queue_size,
+            "reflector", handle_many=self._reflect_queued, size=config.queue_size,
             close_timeout=CLOSE_TIMEOUT_SECONDS, fix="raise REFLECTOR_QUEUE_SIZE",
         )
         self._services: Services | None = None
         self._playbook: Playbook | None = None
+        #: Exchanges read since old conversations were last forgotten (the thread's count).
+        self._since_forget = 0
 
     # ------------------------------------------------------------- lifecycle
 
@@ -114,32 +129,46 @@ class Reflector(RequestPreparer, ExchangeObserver):
 
     # ------------------------------------------------------------- the worker
 
-    async def _reflect_queued(self, exchange: Exchange) -> None:
-        await self.reflect(exchange)
+    async def _reflect_queued(self, exchanges: list[Exchange]) -> None:
+        await self.reflect_many(exchanges)
 
     async def reflect(self, exchange: Exchange) -> Reading | None:
         """Read one exchange into the playbook (and, in model mode, ask the model)."""
-        request = exchange.client_request or exchange.request
-        if exchange.session_id is None or not request.messages or not _has_tools(request):
-            return None
-        totals = exchange.usage()
-        usage = Usage(
-            steps=max(1, len(exchange.steps)),
-            input_tokens=totals.input_tokens + _count(totals.cache_read_input_tokens)
-            + _count(totals.cache_creation_input_tokens),
-            output_tokens=totals.output_tokens,
-            seconds=exchange.duration,
-        )
-        # a stream the client left may look finished, but the client never saw its end
-        answered = (exchange.error is None and not exchange.disconnected
-                    and transcript.answered(exchange.response))
-        reading = await self._on_thread(
-            self._read, exchange.session_id, request, usage, exchange.tool_calls, answered
-        )
-        self.processed += 1
-        if self.config.mode == "model" and model_mode.worth_asking(reading):
-            await self._ask_model(reading, request.model)
-        return reading
+        return (await self.reflect_many([exchange]))[0]
+
+    async def reflect_many(self, exchanges: list[Exchange]) -> list[Reading | None]:
+        """Read exchanges into the playbook in order, in one trip to the database thread and
+        a transaction each (in model mode, then ask the model about those worth it). An
+        exchange with nothing to read (no session, no tools: a title request) reads as
+        ``None``, and so does one whose reading failed (logged and counted in the queue's
+        ``failed``; the others are still read)."""
+        wanted = [exchange if _worth_reading(exchange) else None for exchange in exchanges]
+        if not any(wanted):
+            return [None] * len(wanted)
+        readings = await self._on_thread(self._read_all, wanted)
+        for exchange, reading in zip(wanted, readings, strict=True):
+            if exchange is None or reading is None:
+                continue
+            self.processed += 1
+            if self.config.mode == "model" and model_mode.worth_asking(reading):
+                await self._ask_model(reading, _request_of(exchange).model)
+        return readings
+
+    def _read_all(self, exchanges: list[Exchange | None]) -> list[Reading | None]:
+        """On the database thread: ``_read`` each exchange, a failure costing only its own
+        (the usage and the answer, which a stream's frames are rebuilt into, are read here
+        too: off the event loop)."""
+        readings: list[Reading | None] = []
+        for exchange in exchanges:
+            reading = None
+            if exchange is not None:
+                try:
+                    reading = self._read(*_job(exchange))
+                except Exception:
+                    self.queue.failed += 1
+                    log.exception("reflector_failed", session=exchange.session_id)
+            readings.append(reading)
+        return readings
 
     def _read(self, session_id: str, request: anthropic.MessagesRequest, usage: Usage,
               calls: list[ToolCallRecord], answered: bool) -> Reading:
@@ -149,6 +178,7 @@ class Reflector(RequestPreparer, ExchangeObserver):
         key = transcript.thread_key(session_id, messages)
         server = transcript.server_events(calls, len(messages))
         now = time.time()
+        self._since_forget += 1
         with playbook.transaction():
             thread = playbook.load_thread(self.workspace, key) or episodes.new_thread(session_id, key)
             cwd = "" if thread.cwd else transcript.working_directory(request)
@@ -159,8 +189,9 @@ class Reflector(RequestPreparer, ExchangeObserver):
                                      prune_below=self.config.prune_below, now=now)
             playbook.record_episodes(self.workspace, reading.episodes, now)
             playbook.record_verdicts(self.workspace, reading.verdicts)
-            if self.processed % FORGET_EVERY == FORGET_EVERY - 1:
+            if self._since_forget >= FORGET_EVERY:
                 playbook.forget_threads(now - THREAD_TTL_SECONDS)
+                self._since_forget = 0
         if reading.rewound:
             log.info("reflector_history_rewritten", session=session_id, messages=len(messages))
         self._note(applied)
@@ -224,6 +255,35 @@ class Reflector(RequestPreparer, ExchangeObserver):
 
     async def _on_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await self.queue.on_thread(function, *args)
+
+
+def _request_of(exchange: Exchange) -> anthropic.MessagesRequest:
+    """The request as the client sent it (the conversation the reflector reads)."""
+    return exchange.client_request or exchange.request
+
+
+def _worth_reading(exchange: Exchange) -> bool:
+    """An agent's turn in a session: a session id, messages and tools (not a title or
+    summary request)."""
+    request = _request_of(exchange)
+    return exchange.session_id is not None and bool(request.messages) and _has_tools(request)
+
+
+def _job(exchange: Exchange) -> _Job:
+    """What reading ``exchange`` (``_worth_reading``) takes."""
+    assert exchange.session_id is not None
+    totals = exchange.usage()
+    usage = Usage(
+        steps=max(1, len(exchange.steps)),
+        input_tokens=totals.input_tokens + _count(totals.cache_read_input_tokens)
+        + _count(totals.cache_creation_input_tokens),
+        output_tokens=totals.output_tokens,
+        seconds=exchange.duration,
+    )
+    # a stream the client left may look finished, but the client never saw its end
+    answered = (exchange.error is None and not exchange.disconnected
+                and transcript.answered(exchange.response))
+    return _Job(exchange.session_id, _request_of(exchange), usage, exchange.tool_calls, answered)
 
 
 def _has_tools(request: anthropic.MessagesRequest) -> bool:

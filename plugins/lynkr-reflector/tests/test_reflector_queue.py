@@ -13,13 +13,13 @@ async def test_a_full_queue_drops_and_counts_without_blocking_the_hook(feeder_fa
     feeder = await feeder_factory(REFLECTOR_QUEUE_SIZE="2")
     reflector = feeder.reflector
     gate = asyncio.Event()
-    read = reflector.reflect
+    read = reflector.reflect_many
 
-    async def slow(exchange):
+    async def slow(exchanges):
         await gate.wait()
-        return await read(exchange)
+        return await read(exchanges)
 
-    reflector.reflect = slow  # the worker is busy with the first exchange
+    reflector.reflect_many = slow  # the worker is busy with what it took first
     session = claude_code.load("session_debug_discount")
     exchanges = []
     for call in claude_code.calls(session)[:7]:
@@ -53,3 +53,48 @@ async def test_close_reads_what_is_queued(feeder_factory, claude_code):
         feeder.reflector.submit(exchange)
     await feeder.reflector.close()
     assert feeder.reflector.processed == len(claude_code.calls(session))
+
+
+async def test_exchanges_queued_behind_the_worker_are_read_in_one_trip_each_on_its_own(
+        feeder_factory, claude_code):
+    # What waits while the worker is busy is read in one trip to the database thread (a trip
+    # per exchange waited for a busy event loop each time); each exchange is still its own
+    # transaction, so one whose reading fails costs only itself.
+    feeder = await feeder_factory()
+    reflector = feeder.reflector
+    session = claude_code.load("session_debug_discount")
+    exchanges = []
+    for call in claude_code.calls(session)[:7]:
+        exchange, context = claude_code.exchange(feeder.settings, call, session["session_id"])
+        await reflector.prepare(exchange.request, context)
+        exchanges.append(exchange)
+    gate = asyncio.Event()
+    trips = []
+    read_all, read = reflector._read_all, reflector._read
+
+    def recorded_trip(batch):
+        trips.append(len(batch))
+        return read_all(batch)
+
+    def third_fails(*job):
+        if len(job[1].messages) == len(exchanges[2].request.messages):
+            raise RuntimeError("a reading that breaks")
+        return read(*job)
+
+    async def gated(batch):
+        await gate.wait()
+        return await reflect_many(batch)
+
+    reflect_many = reflector.reflect_many
+    reflector.reflect_many = gated
+    reflector._read_all, reflector._read = recorded_trip, third_fails
+    reflector.submit(exchanges[0])
+    await asyncio.sleep(0)  # the worker takes the first one and waits at the gate
+    for exchange in exchanges[1:]:
+        reflector.submit(exchange)
+    with structlog.testing.capture_logs() as logs:
+        gate.set()
+        await reflector.idle()
+    assert trips == [1, 6]
+    assert reflector.processed == 6 and reflector.queue.failed == 1
+    assert [entry["event"] for entry in logs if entry["log_level"] == "error"] == ["reflector_failed"]
