@@ -183,10 +183,10 @@ class ExchangeObserver(abc.ABC):
     registered as a preparer or an interceptor (it is started and closed once).
 
     ``exchange_finished`` may be a plain function instead of a coroutine, for in-memory
-    bookkeeping that never waits (counters, a batch another task writes): when every
-    observer is one and nothing else needs a task (no session store, no hook
-    implementation), they are called from the event loop soon after the exchange, with
-    no task made for it.
+    bookkeeping or queueing that never waits (counters, a batch another task writes):
+    when every observer is one and nothing else needs a task (the session store's
+    ``record`` plain too, no hook implementation), they are called from the event loop
+    soon after the exchange, with no task made for it.
     """
 
     name: str = ""

@@ -30,10 +30,10 @@ class ExchangeObservers:
     ``lynkr_exchange_finished``, in a task of its own (a
     cancelled stream is still reported; the client never waits).
 
-    When there is no session store, no hook implementation and every observer is a plain
-    function (in-memory bookkeeping: metrics, usage batches, the dashboard), they are
-    called from the event loop soon after, without a task: a task per exchange costs a
-    request more than such observers do."""
+    When there is no hook implementation and the session store's ``record`` and every
+    observer are plain functions (in-memory bookkeeping, or queueing for a thread: every
+    bundled plugin), they are called from the event loop soon after, without a task: a
+    task per exchange costs a request more than such observers do."""
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class ExchangeObservers:
         hooked = bool(pm.hook_calls("lynkr_exchange_finished"))
         self.active = sessions is not None or bool(self.observers) or hooked
         #: Whether the observers need a task (something to await), or can run from a callback.
-        self._awaiting = sessions is not None or hooked or any(
+        self._awaiting = hooked or (sessions is not None and inspect.iscoroutinefunction(sessions.record)) or any(
             inspect.iscoroutinefunction(observer.exchange_finished) for observer in self.observers)
         self._hooked = hooked
         self._background: set[asyncio.Task[None]] = set()
@@ -85,7 +85,12 @@ class ExchangeObservers:
         task.add_done_callback(self._background.discard)
 
     def _notify_plain(self, exchange: Exchange) -> None:
-        """Every observer, each a plain function."""
+        """The session store and every observer, each a plain function."""
+        if self.sessions is not None:
+            try:
+                self.sessions.record(exchange)
+            except Exception:
+                exchange.context.log.exception("session_record_failed", store=type(self.sessions).__name__)
         for observer in self.observers:
             try:
                 observer.exchange_finished(exchange)
@@ -95,7 +100,9 @@ class ExchangeObservers:
     async def _notify(self, exchange: Exchange) -> None:
         if self.sessions is not None:
             try:
-                await self.sessions.record(exchange)
+                result = self.sessions.record(exchange)
+                if inspect.isawaitable(result):
+                    await result
             except Exception:
                 exchange.context.log.exception("session_record_failed", store=type(self.sessions).__name__)
         for observer in self.observers:

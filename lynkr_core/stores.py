@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from lynkr_core.exchange import Exchange, Step
     from lynkr_core.wire.anthropic import MessageResponse, MessagesRequest, Usage
 
@@ -53,9 +55,11 @@ class SessionStore(abc.ABC):
     name: str = "sessions"
 
     @abc.abstractmethod
-    async def record(self, exchange: Exchange) -> None:
+    def record(self, exchange: Exchange) -> Awaitable[None] | None:
         """Keep a finished exchange under its ``session_id`` (one without a session id may be
-        skipped). Must not block the event loop; may queue the write."""
+        skipped). Must not block the event loop; may queue the write. A plain function (one
+        that only queues) is called from the event loop, without a task per exchange; a
+        coroutine function is awaited in a task of its own."""
 
     @abc.abstractmethod
     async def sessions(self, *, limit: int = 50) -> list[SessionSummary]:

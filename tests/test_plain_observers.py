@@ -1,7 +1,8 @@
 """Observers whose ``exchange_finished`` is a plain function: with nothing to await (no
-session store, no hook implementation, no async observer) they are called from the event
-loop without a task made per exchange; beside an async observer they run in its task, in
-hook order; a failing one is logged and the others still see the exchange."""
+hook implementation, no async observer, no session store whose ``record`` is a
+coroutine) they are called from the event loop without a task made per exchange, the
+session store first; beside an async observer or store they run in its task, in hook
+order; a failing one is logged and the others still see the exchange."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
-from lynkr_core import ExchangeObserver
+from lynkr_core import ExchangeObserver, SessionStore
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.faults import eventually
 from lynkr_core.testing.plugins import inline_plugin
@@ -35,6 +36,30 @@ class PlainTally(ExchangeObserver):
 class AsyncTally(PlainTally):
     async def exchange_finished(self, exchange):
         super().exchange_finished(exchange)
+
+
+class PlainSessions(SessionStore):
+    """A session store whose ``record`` only notes the exchange (and whether in a task)."""
+
+    def __init__(self, seen: list[tuple[str, bool, bool]]) -> None:
+        self.seen = seen
+
+    def record(self, exchange):
+        self.seen.append(("store", exchange.streamed, asyncio.current_task() is not None))
+
+    async def sessions(self, *, limit=50):
+        return []
+
+    async def exchanges(self, session_id, *, limit=None):
+        return []
+
+    async def delete(self, session_id):
+        return False
+
+
+class AsyncSessions(PlainSessions):
+    async def record(self, exchange):
+        super().record(exchange)
 
 
 async def ask_twice(client) -> None:
@@ -70,3 +95,19 @@ async def test_beside_an_async_observer_every_observer_runs_in_its_task_in_order
 
     names = [observer.name for observer in observers]
     assert seen == [(names[0], False, True), (names[1], False, True), (names[0], True, True), (names[1], True, True)]
+
+
+@pytest.mark.parametrize("store_kind", [PlainSessions, AsyncSessions])
+async def test_a_plain_session_store_needs_no_task_an_async_one_gets_one_and_it_comes_first(
+        anthropic_client, store_kind):
+    # every bundled store and observer only queues: a full install makes no task per exchange
+    seen: list[tuple[str, bool, bool]] = []
+    plugin = inline_plugin(stores=[store_kind(seen)], observers=[PlainTally("plain", seen)])
+    fake = FakeAnthropic([Reply.text("one"), Reply.text("two")], api_key="upstream-key")
+    client = await anthropic_client(fake, ("kept", plugin), LYNKR_DISABLE_PLUGINS="lynkr-sessions")
+    await ask_twice(client)
+    assert await eventually(lambda: len(seen) >= 4, within=5)
+
+    in_task = store_kind is AsyncSessions
+    assert seen == [("store", False, in_task), ("plain", False, in_task),
+                    ("store", True, in_task), ("plain", True, in_task)]

@@ -163,8 +163,9 @@ class LongTermMemory(RequestPreparer, ExchangeObserver):
             return []
         return await self._read(recall, self._reader, self.retrievers, text, session_id, self.config, limit=limit)
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
-        """Queue a finished exchange to learn from (the core calls it for every one)."""
+    def exchange_finished(self, exchange: Exchange) -> None:
+        """Queue a finished exchange to learn from (the core calls it for every one; a plain
+        function, so it needs no task of its own)."""
         if self.config.extraction_enabled:
             self.queue.submit(exchange)
 

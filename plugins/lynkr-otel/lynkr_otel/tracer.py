@@ -67,8 +67,9 @@ class ExchangeTracer(ExchangeObserver):
         finally:
             exporter.restore_exporter_logs()
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
-        """Emit the exchange's spans (the batch processor queues them; nothing waits here)."""
+    def exchange_finished(self, exchange: Exchange) -> None:
+        """Emit the exchange's spans (the batch processor queues them; nothing waits here, so
+        a plain function: no task of its own)."""
         if self.tracer is not None:
             record_exchange(self.tracer, exchange)
 

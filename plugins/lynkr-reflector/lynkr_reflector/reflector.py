@@ -112,8 +112,9 @@ class Reflector(RequestPreparer, ExchangeObserver):
             return None
         return inject.inject(request, self.hints, self.config.max_hints)
 
-    async def exchange_finished(self, exchange: Exchange) -> None:
-        """Queue a finished exchange to be read (the core calls it for every one)."""
+    def exchange_finished(self, exchange: Exchange) -> None:
+        """Queue a finished exchange to be read (the core calls it for every one; a plain
+        function, so it needs no task of its own)."""
         self.submit(exchange)
 
     def submit(self, exchange: Exchange) -> bool:

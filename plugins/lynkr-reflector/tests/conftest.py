@@ -171,7 +171,7 @@ class Feeder:
         exchange, context = make_exchange(self.settings, call, session_id, **options)
         prepared = await self.reflector.prepare(exchange.request, context)
         self.seen.append(prepared or exchange.request)
-        await self.reflector.exchange_finished(exchange)
+        self.reflector.exchange_finished(exchange)
         await self.reflector.idle()
 
     async def play(self, session: dict[str, Any], *, upto: int | None = None,

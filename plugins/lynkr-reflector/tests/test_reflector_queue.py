@@ -31,7 +31,7 @@ async def test_a_full_queue_drops_and_counts_without_blocking_the_hook(feeder_fa
     with structlog.testing.capture_logs() as logs:
         for exchange in exchanges:
             started = time.perf_counter()
-            await reflector.exchange_finished(exchange)  # queues, never waits for the worker
+            reflector.exchange_finished(exchange)  # queues, never waits for the worker
             timings.append(time.perf_counter() - started)
     assert reflector.dropped == 5
     warnings = [entry for entry in logs if entry["event"] == "reflector_queue_full"]

@@ -105,8 +105,9 @@ class SqliteSessionStore(SessionStore):
         """Writes that raised (logged as ``sessions_failed``)."""
         return self.queue.failed
 
-    async def record(self, exchange: Exchange) -> None:
-        """Queue a finished exchange to be written (skipped without a session id)."""
+    def record(self, exchange: Exchange) -> None:
+        """Queue a finished exchange to be written (skipped without a session id; a plain
+        function: the core calls it without a task)."""
         self.submit(exchange)
 
     def submit(self, exchange: Exchange) -> bool:

@@ -86,7 +86,7 @@ async def test_a_full_queue_drops_and_counts_without_blocking(store_factory, hel
     with structlog.testing.capture_logs() as logs:
         for exchange in exchanges:
             started = time.perf_counter()
-            await store.record(exchange)  # queues, never waits for the worker
+            store.record(exchange)  # queues, never waits for the worker
             timings.append(time.perf_counter() - started)
     assert store.dropped == 5
     warnings = [entry for entry in logs if entry["event"] == "sessions_queue_full"]
