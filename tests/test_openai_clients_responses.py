@@ -10,9 +10,8 @@ import json
 import openai
 import pytest
 
-from lynkr_core.stores import SessionStore
 from lynkr_core.testing.openai_clients import UPSTREAMS, Turn, openai_gateway
-from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.plugins import RecordingSessions, inline_plugin
 
 SHELL = {
     "type": "function",
@@ -125,27 +124,8 @@ async def test_no_session_store_means_previous_response_id_is_a_404(kind):
     assert "no session store" in caught.value.body["message"]
 
 
-class RecordOnlySessions(SessionStore):
-    """A session store that keeps exchanges but cannot look one up by its id."""
-
-    def __init__(self) -> None:
-        self.recorded = []
-
-    async def record(self, exchange):
-        self.recorded.append(exchange)
-
-    async def sessions(self, *, limit=50):
-        return []
-
-    async def exchanges(self, session_id, *, limit=None):
-        return []
-
-    async def delete(self, session_id):
-        return False
-
-
 async def test_a_store_that_cannot_look_up_means_previous_response_id_is_a_404(kind):
-    store = RecordOnlySessions()
+    store = RecordingSessions()
     async with openai_gateway(UPSTREAMS[kind], [Turn("a")], plugins=[("record-only", inline_plugin(stores=[store]))],
                               LYNKR_DISABLE_PLUGINS="lynkr-sessions") as gw:
         first = await gw.client.responses.create(model="m", input="x")
@@ -156,7 +136,7 @@ async def test_a_store_that_cannot_look_up_means_previous_response_id_is_a_404(k
 
 
 async def test_a_stored_response_is_recorded_under_the_clients_session_header(kind):
-    store = RecordOnlySessions()
+    store = RecordingSessions()
     async with openai_gateway(UPSTREAMS[kind], [Turn("a"), Turn("b")],
                               plugins=[("record-only", inline_plugin(stores=[store]))],
                               LYNKR_DISABLE_PLUGINS="lynkr-sessions") as gw:

@@ -11,10 +11,10 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
-from lynkr_core import ExchangeObserver, SessionStore
+from lynkr_core import ExchangeObserver
 from lynkr_core.testing.fake_anthropic import FakeAnthropic, Reply
 from lynkr_core.testing.faults import eventually
-from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.plugins import RecordingSessions, inline_plugin
 
 ASK = [{"role": "user", "content": "hello"}]
 
@@ -38,23 +38,15 @@ class AsyncTally(PlainTally):
         super().exchange_finished(exchange)
 
 
-class PlainSessions(SessionStore):
-    """A session store whose ``record`` only notes the exchange (and whether in a task)."""
+class PlainSessions(RecordingSessions):
+    """A session store whose ``record`` notes the exchange (and whether in a task)."""
 
     def __init__(self, seen: list[tuple[str, bool, bool]]) -> None:
+        super().__init__()
         self.seen = seen
 
     def record(self, exchange):
         self.seen.append(("store", exchange.streamed, asyncio.current_task() is not None))
-
-    async def sessions(self, *, limit=50):
-        return []
-
-    async def exchanges(self, session_id, *, limit=None):
-        return []
-
-    async def delete(self, session_id):
-        return False
 
 
 class AsyncSessions(PlainSessions):

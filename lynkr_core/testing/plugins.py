@@ -6,6 +6,8 @@ prefix (``providers``, ``policies``, ``tools``, ``tool_sources``,
 objects to register; ``hooks`` adds other hook implementations as they are::
 
     pm = make_plugin_manager(settings, plugins=[("mine", inline_plugin(interceptors=[Timer()]))])
+
+``RecordingSessions`` is a session store that only keeps what it is given to record.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from lynkr_core.hookspecs import hookimpl
+from lynkr_core.stores import SessionStore
 
 KINDS = (
     "providers", "policies", "tools", "tool_sources", "preparers", "interceptors", "observers", "stores",
@@ -49,3 +52,28 @@ def _registrar(items: list[Any], tryfirst: bool, trylast: bool) -> Callable[...,
             register(item)
 
     return register_all
+
+
+class RecordingSessions(SessionStore):
+    """A session store that keeps the exchanges it is given (``recorded``, in order) and
+    nothing else: it lists no session and looks nothing up. ``record`` is a plain
+    function; a subclass may make it a coroutine."""
+
+    def __init__(self) -> None:
+        self.recorded: list[Any] = []
+
+    def record(self, exchange: Any) -> None:
+        """Keep ``exchange``."""
+        self.recorded.append(exchange)
+
+    async def sessions(self, *, limit: int = 50) -> list[Any]:
+        """None."""
+        return []
+
+    async def exchanges(self, session_id: str, *, limit: int | None = None) -> list[Any]:
+        """None."""
+        return []
+
+    async def delete(self, session_id: str) -> bool:
+        """Nothing to delete."""
+        return False

@@ -9,6 +9,17 @@ import time
 import structlog
 
 
+async def prepared_exchanges(feeder, claude_code, count):
+    """The first ``count`` exchanges of a recorded Claude Code session, each prepared."""
+    session = claude_code.load("session_debug_discount")
+    exchanges = []
+    for call in claude_code.calls(session)[:count]:
+        exchange, context = claude_code.exchange(feeder.settings, call, session["session_id"])
+        await feeder.reflector.prepare(exchange.request, context)
+        exchanges.append(exchange)
+    return exchanges
+
+
 async def test_a_full_queue_drops_and_counts_without_blocking_the_hook(feeder_factory, claude_code):
     feeder = await feeder_factory(REFLECTOR_QUEUE_SIZE="2")
     reflector = feeder.reflector
@@ -20,12 +31,7 @@ async def test_a_full_queue_drops_and_counts_without_blocking_the_hook(feeder_fa
         return await read(exchanges)
 
     reflector.reflect_many = slow  # the worker is busy with what it took first
-    session = claude_code.load("session_debug_discount")
-    exchanges = []
-    for call in claude_code.calls(session)[:7]:
-        exchange, context = claude_code.exchange(feeder.settings, call, session["session_id"])
-        await reflector.prepare(exchange.request, context)
-        exchanges.append(exchange)
+    exchanges = await prepared_exchanges(feeder, claude_code, 7)
 
     timings = []
     with structlog.testing.capture_logs() as logs:
@@ -62,12 +68,7 @@ async def test_exchanges_queued_behind_the_worker_are_read_in_one_trip_each_on_i
     # transaction, so one whose reading fails costs only itself.
     feeder = await feeder_factory()
     reflector = feeder.reflector
-    session = claude_code.load("session_debug_discount")
-    exchanges = []
-    for call in claude_code.calls(session)[:7]:
-        exchange, context = claude_code.exchange(feeder.settings, call, session["session_id"])
-        await reflector.prepare(exchange.request, context)
-        exchanges.append(exchange)
+    exchanges = await prepared_exchanges(feeder, claude_code, 7)
     gate = asyncio.Event()
     trips = []
     read_all, read = reflector._read_all, reflector._read
