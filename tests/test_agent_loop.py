@@ -148,7 +148,7 @@ async def test_json_loop_runs_lynkr_tools_and_returns_one_message(after_test):
     ], api_key=UPSTREAM_KEY)
     client = await gateway(after_test, fake, echo)
 
-    message = await client.messages.create(model="claude-sonnet-4-5", max_tokens=100, messages=ASK,
+    message = await client.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=ASK,
                                            tools=[CLIENT_TOOL])
 
     assert echo.calls == ["hi"]
@@ -178,7 +178,7 @@ async def test_stream_loop_is_one_well_formed_message(after_test):
     client = await gateway(after_test, fake, echo)
 
     events = []
-    async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL]) as stream:
+    async with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=ASK, tools=[CLIENT_TOOL]) as stream:
         async for event in stream:
             events.append(event)
         message = await stream.get_final_message()
