@@ -7,7 +7,7 @@ is internal and may change.
 from lynkr_core import translate
 from lynkr_core.accumulate import MessageAccumulator
 from lynkr_core.anthropic_thinking import without_foreign_thinking
-from lynkr_core.background import BackgroundQueue
+from lynkr_core.background import BackgroundQueue, QueueStatus, background_queues
 from lynkr_core.breaker import CircuitOpen, CircuitState
 from lynkr_core.config import ConfigError, Settings
 from lynkr_core.context import RequestContext
@@ -108,6 +108,7 @@ __all__ = [
     "Policy",
     "PromptTooLong",
     "Provider",
+    "QueueStatus",
     "RateLimited",
     "RequestContext",
     "RequestPreparer",
@@ -138,6 +139,7 @@ __all__ = [
     "__version__",
     "anthropic",
     "api_key_id",
+    "background_queues",
     "confine",
     "error_from_exception",
     "error_from_response",

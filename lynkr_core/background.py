@@ -9,14 +9,19 @@ waits: when the queue is full the item is dropped and counted, with a warning at
 the 1st, 2nd, 4th, 8th... drop (counted, not flooding the log). ``close`` gives
 the worker a bounded time to finish what is queued, then stops it and the
 thread, running a last function (closing a database) on that thread first.
+``background_queues()`` reports every started queue of the process (what
+lynkr-metrics exports), so that drops are counted where operators look, not only
+in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -25,6 +30,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 log = structlog.get_logger("lynkr.background")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """A started ``BackgroundQueue`` as it is now: its ``name`` and ``size``, the items
+    ``waiting`` (queued or in the worker's hand), and the items ``dropped`` (the queue
+    was full) and ``failed`` (their handling raised) since it started."""
+
+    name: str
+    size: int
+    waiting: int
+    dropped: int
+    failed: int
 
 
 class BackgroundQueue(Generic[T]):
@@ -81,6 +99,12 @@ class BackgroundQueue(Generic[T]):
         self._queue = asyncio.Queue(maxsize=self.size)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+        _started.add(self)
+
+    def status(self) -> QueueStatus:
+        """The queue as it is now."""
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return QueueStatus(self.name, self.size, queued + self._in_hand, self.dropped, self.failed)
 
     def submit(self, item: T) -> bool:
         """Queue ``item`` without waiting; ``False`` when not started or full (then dropped)."""
@@ -123,6 +147,7 @@ class BackgroundQueue(Generic[T]):
                 await self._worker
         self._worker = None
         self._queue = None
+        _started.discard(self)
         if self._executor is not None:
             if last is not None:
                 await self.on_thread(last)
@@ -151,3 +176,13 @@ class BackgroundQueue(Generic[T]):
                 self._in_hand = 0
                 for _ in items:
                     queue.task_done()
+
+
+#: The queues started and not closed, in this process.
+_started: weakref.WeakSet[BackgroundQueue[Any]] = weakref.WeakSet()
+
+
+def background_queues() -> list[QueueStatus]:
+    """Every started queue of this process as it is now, by name (two of one name, as when
+    tests run two apps in one process, are reported each)."""
+    return sorted((queue.status() for queue in list(_started)), key=lambda status: status.name)

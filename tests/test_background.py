@@ -8,7 +8,7 @@ import threading
 import pytest
 import structlog
 
-from lynkr_core import BackgroundQueue
+from lynkr_core import BackgroundQueue, QueueStatus, background_queues
 
 
 async def test_items_are_handled_in_order_and_a_failing_one_stops_nothing():
@@ -102,3 +102,27 @@ def test_a_queue_takes_one_handler_of_the_two():
         BackgroundQueue("demo", size=1)
     with pytest.raises(TypeError):
         BackgroundQueue("demo", handle, handle_many=handle, size=1)  # type: ignore[arg-type]
+
+
+async def test_started_queues_report_what_waits_what_was_dropped_and_what_failed():
+    release = asyncio.Event()
+
+    async def handle(item: int) -> None:
+        await release.wait()
+        if item == 0:
+            raise ValueError("bad item")
+
+    first, second = BackgroundQueue("b-demo", handle, size=2), BackgroundQueue("a-demo", handle, size=5)
+    assert [s.name for s in background_queues() if s.name.endswith("-demo")] == []  # not started
+    await first.start()
+    await second.start()
+    accepted = [first.submit(item) for item in range(5)]
+    await asyncio.sleep(0)  # the worker has the first item in hand, the second waits
+    mine = [s for s in background_queues() if s.name.endswith("-demo")]
+    assert mine == [QueueStatus("a-demo", 5, 0, 0, 0), QueueStatus("b-demo", 2, 2, accepted.count(False), 0)]
+    release.set()
+    await first.idle()
+    assert first.status() == QueueStatus("b-demo", 2, 0, 3, 1)
+    await first.close()
+    await second.close()
+    assert [s for s in background_queues() if s.name.endswith("-demo")] == []  # closed: gone

@@ -12,10 +12,13 @@ exposition adds up every worker's (``MultiProcessCollector``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from lynkr_core import QueueStatus
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -71,6 +74,19 @@ class GatewayMetrics:
         self.active_streams = Gauge(
             "lynkr_active_streams", "Streamed requests in progress.", registry=own,
             multiprocess_mode="livesum")
+        self.background_waiting = Gauge(
+            "lynkr_background_waiting", "Items waiting in a plugin's background queue or being handled "
+            "(exchanges for sessions, the reflector and memory; batches of rows for usage), by queue.",
+            ["queue"], registry=own, multiprocess_mode="livesum")
+        self.background_dropped = Counter(
+            "lynkr_background_dropped", "Items a background queue dropped because it was full, by queue "
+            "(an exchange sessions did not keep, a turn the reflector or memory did not read).",
+            ["queue"], registry=own)
+        self.background_failed = Counter(
+            "lynkr_background_failed", "Items whose background handling raised, by queue.",
+            ["queue"], registry=own)
+        #: The dropped and failed counts of each queue at the last ``record_queues``.
+        self._queue_counts: dict[str, tuple[int, int]] = {}
 
     def add(self, metric: Counter, labels: tuple[str, ...], amount: float = 1.0) -> None:
         """Count ``amount`` for ``metric`` with ``labels`` (handed on at the next ``flush``)."""
@@ -95,7 +111,25 @@ class GatewayMetrics:
         for metric, labels, value in observed:
             self.child(metric, *labels).observe(value)
 
-    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+    def record_queues(self, queues: Iterable[QueueStatus]) -> None:
+        """Set the background queues' gauge and add what they dropped and failed since the
+        last call (queues of one name added up; a queue closed since is left out)."""
+        totals: dict[str, list[int]] = {}
+        for queue in queues:
+            total = totals.setdefault(queue.name, [0, 0, 0])
+            total[0] += queue.waiting
+            total[1] += queue.dropped
+            total[2] += queue.failed
+        for name, (waiting, dropped, failed) in totals.items():
+            self.child(self.background_waiting, name).set(waiting)
+            last_dropped, last_failed = self._queue_counts.get(name, (0, 0))
+            if dropped > last_dropped:
+                self.child(self.background_dropped, name).inc(dropped - last_dropped)
+            if failed > last_failed:
+                self.child(self.background_failed, name).inc(failed - last_failed)
+            self._queue_counts[name] = (dropped, failed)
+
+    def child(self, metric: Counter | Gauge | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)``, remembered: prometheus_client checks and converts the
         labels on every call, a dictionary lookup is enough after the first."""
         key = (id(metric), labels)

@@ -18,6 +18,7 @@ from lynkr_core import (
     Step,
     UpstreamError,
     anthropic,
+    background_queues,
 )
 from lynkr_metrics.config import PLUGIN_NAME, MetricsSettings
 from lynkr_metrics.metrics import GatewayMetrics
@@ -57,12 +58,13 @@ class MetricsRecorder(RequestPreparer, ExchangeObserver):
             self.metrics.close()
 
     def flush(self) -> None:
-        """Hand the counts of the last requests to prometheus_client (each second, and
-        before every exposition)."""
+        """Hand the counts of the last requests, and the background queues' state, to
+        prometheus_client (each second after a request, and before every exposition)."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
         if self.metrics is not None:
+            self.metrics.record_queues(background_queues())
             self.metrics.flush()
 
     async def prepare(self, request: anthropic.MessagesRequest, context: RequestContext) -> None:
