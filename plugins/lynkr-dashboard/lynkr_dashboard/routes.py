@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from lynkr_core import InvalidRequest, NotFound, __version__, is_loopback
+from lynkr_core import InvalidRequest, NotFound, __version__, background_queues, is_loopback
 from lynkr_dashboard.feed import Feed
 
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
@@ -29,7 +29,7 @@ def plugin_rows(request: Request) -> list[dict[str, Any]]:
 
 def overview(feed: Feed) -> Endpoint:
     """``GET /v1/dashboard/overview``: recent requests, providers' health and circuit
-    breakers, tokens over time, plugins, and the server's own facts."""
+    breakers, tokens over time, plugins, their background queues, and the server's own facts."""
 
     async def endpoint(request: Request) -> JSONResponse:
         settings = request.app.state.services.settings
@@ -40,6 +40,8 @@ def overview(feed: Feed) -> Endpoint:
         body["plugins"] = plugin_rows(request)
         # The core's circuit breakers, one per upstream target used so far (this worker's).
         body["circuits"] = [dataclasses.asdict(state) for state in services.circuits()]
+        # What the plugins' background queues hold, dropped and failed (this worker's).
+        body["queues"] = [dataclasses.asdict(queue) for queue in background_queues()]
         # The page calls other plugins' routes (/v1/sessions, /v1/usage) only when they are served.
         body["routes"] = sorted({path for route in request.app.routes if (path := getattr(route, "path", None))})
         return JSONResponse(body)

@@ -120,6 +120,8 @@ def test_the_dashboard_shows_a_real_run_in_chromium(browser, threaded_gateway, k
             assert page.locator("#usage-table tr").count() == 2  # header and today
             assert "not in LYNKR_PLUGINS" in page.locator("#plugins tr[data-plugin=lynkr-cache]").inner_text()
             assert "enabled" in page.locator("#plugins tr[data-plugin=lynkr-dashboard]").inner_text()
+            sessions_queue = page.locator("#queues tr[data-queue=sessions] td")
+            assert [sessions_queue.nth(i).inner_text() for i in (0, 2, 3, 4)] == ["sessions", "100", "0", "0"]
 
             page.click("#sessions button[data-session='3f1c2a9e-session-in-the-browser']")
             page.wait_for_selector("#transcript .turn.assistant >> nth=1")

@@ -83,6 +83,10 @@ async def test_the_overview_shows_requests_providers_series_and_plugins(gateway)
     assert plugins["lynkr-cache"]["reason"] == "not in LYNKR_PLUGINS"
     assert "/v1/sessions" in overview["routes"] and "/v1/usage" not in overview["routes"]
     assert overview["server"]["provider"] == "anthropic" and overview["server"]["sessions_store"]
+    [sessions_queue] = [queue for queue in overview["queues"] if queue["name"] == "sessions"]
+    assert {name: sessions_queue[name] for name in ("size", "dropped", "failed")} == {
+        "size": 100, "dropped": 0, "failed": 0}
+    assert 0 <= sessions_queue["waiting"] <= 3  # written off the request path: it may still hold turns
 
 
 async def test_the_status_route_tallies_a_session_for_local_clients(gateway):

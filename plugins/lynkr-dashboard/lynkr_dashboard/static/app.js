@@ -135,6 +135,28 @@
     }
   }
 
+  // A queue that dropped records (a saturated gateway does rather than wait) or failed to
+  // handle some is shown in red; the log has the details.
+  function renderQueues(overview) {
+    const body = $("#queues tbody");
+    body.replaceChildren();
+    if (!overview.queues.length) {
+      const row = document.createElement("tr");
+      cell(row, "no plugin with a background queue is running", "muted");
+      body.appendChild(row);
+    }
+    for (const queue of overview.queues) {
+      const row = document.createElement("tr");
+      row.dataset.queue = queue.name;
+      cell(row, queue.name);
+      cell(row, queue.waiting);
+      cell(row, queue.size);
+      cell(row, queue.dropped, queue.dropped ? "bad" : "");
+      cell(row, queue.failed, queue.failed ? "bad" : "");
+      body.appendChild(row);
+    }
+  }
+
   function notInstalled(container, what) {
     container.replaceChildren(node("p", `${what}: not installed`, "muted not-installed"));
   }
@@ -243,6 +265,7 @@
     renderProviders(overview);
     renderSeries(overview);
     renderPlugins(overview);
+    renderQueues(overview);
     await Promise.all([renderUsage(routes), renderSessions(routes), renderStats(routes)]);
     $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.state = "ready";
