@@ -6,13 +6,17 @@ their unknown fields survive; the steps are plain dicts built here (``Step``,
 it differs from the exchange's (a later step of a server-mode tool loop); the first
 step's is the exchange's own. ``redact`` masks secrets in the JSON text, so what is
 kept still decodes; ``none`` keeps no content at all.
+
+The request's JSON comes in parts (``RequestJSON``: what precedes the messages, each
+message, what follows), so that the database can keep only the messages an exchange
+adds to its session's previous one (``db``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -23,6 +27,39 @@ Content = Literal["full", "redacted", "none"]
 MASK = "[redacted]"
 
 _usage_decoder = msgspec.json.Decoder(anthropic.Usage)
+_encode = msgspec.json.Encoder().encode
+
+
+class RequestJSON(NamedTuple):
+    """A request's JSON in parts: ``head`` (``{"model":...,"messages":[``), each message's
+    JSON, and ``tail`` (``]`` and the fields after the messages). ``messages`` is ``None``
+    when the request did not encode in that shape: then ``head`` is all of it."""
+
+    head: str
+    messages: list[str] | None
+    tail: str
+
+    def text(self) -> str:
+        """The request's JSON, whole."""
+        return self.head + ",".join(self.messages or ()) + self.tail
+
+    def masked(self, secrets: list[str]) -> RequestJSON:
+        """Every part with ``secrets`` masked (``mask``)."""
+        return RequestJSON(mask(self.head, secrets),
+                           None if self.messages is None else [mask(m, secrets) for m in self.messages],
+                           mask(self.tail, secrets))
+
+
+def request_json(request: anthropic.MessagesRequest) -> RequestJSON:
+    """``request``'s JSON (``anthropic.encode``) in parts."""
+    whole = anthropic.encode(request)
+    head = b'{"model":' + _encode(request.model) + b',"messages":['
+    messages = [_encode(message) for message in request.messages]
+    joined = b",".join(messages)
+    start, end = len(head), len(head) + len(joined)
+    if not (whole.startswith(head) and whole[start:end] == joined and whole[end:end + 1] == b"]"):
+        return RequestJSON(whole.decode(), None, "")
+    return RequestJSON(head.decode(), [message.decode() for message in messages], whole[end:].decode())
 
 
 def mask(text: str, secrets: list[str]) -> str:
@@ -54,20 +91,22 @@ def _step(step: Step, exchange: Exchange, exchange_request: bytes) -> dict[str, 
 
 def to_row(exchange: Exchange, finished: float, content: Content, secrets: list[str],
            hidden_turns: str | None = None) -> dict[str, Any]:
-    """The ``exchanges`` row of ``exchange`` (which has a session id); ``hidden_turns``: its
-    hidden tool turns as the store encoded (and masked) them, kept unless ``content`` is none."""
+    """The ``exchanges`` row of ``exchange`` (which has a session id; its ``request`` a
+    ``RequestJSON``, made text by the database); ``hidden_turns``: its hidden tool turns as
+    the store encoded (and masked) them, kept unless ``content`` is none."""
     context = exchange.context
     attempts = exchange.attempts
     provider = context.provider_name or (attempts[-1].provider if attempts else "")
-    request = response = steps = None
+    request: RequestJSON | None = None
+    response = steps = None
     if content != "none":
-        sent = anthropic.encode(exchange.request)
-        request = sent.decode()
+        request = request_json(exchange.request)
+        sent = request.text().encode()
         if exchange.response is not None:
             response = anthropic.encode(exchange.response).decode()
         steps = msgspec.json.encode([_step(step, exchange, sent) for step in exchange.steps]).decode()
         if content == "redacted" and secrets:
-            request = mask(request, secrets)
+            request = request.masked(secrets)
             response = None if response is None else mask(response, secrets)
             steps = mask(steps, secrets)
     return {

@@ -199,11 +199,8 @@ class SqliteSessionStore(SessionStore):
         await self.idle()
 
         def find() -> StoredExchange | None:
-            cursor = self._database().db.execute("SELECT * FROM exchanges WHERE request_id = ?", [request_id])
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            return records.from_row(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+            row = self._database().exchange_row(request_id)
+            return None if row is None else records.from_row(row)
 
         return await self._on_thread(find)
 

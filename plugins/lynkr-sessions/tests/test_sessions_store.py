@@ -142,10 +142,11 @@ async def test_exchanges_queued_behind_the_writer_are_written_together(store_fac
 
     assert batches == [1, 64] and store.written == 65 and store.dropped == 0
     # the second batch, 16 exchanges to a transaction: BEGIN, a read and a write per session
-    # (three), one INSERT, COMMIT
+    # (three), the last row number, one INSERT, COMMIT; from the second transaction on, a
+    # check per session that its last exchange, whose messages the next one shares, is there
     second = statements[statements.index("COMMIT") + 1:]
     assert ROWS_PER_TRANSACTION == 16
-    assert len(second) == 4 * (1 + 3 * 2 + 1 + 1), second
+    assert len(second) == 4 * (1 + 3 * 2 + 1 + 1 + 1) + 3 * 3, second
     assert sum(sql.startswith("INSERT INTO exchanges") for sql in second) == 4
     summaries = {s.id: s.exchanges for s in await store.sessions()}
     assert summaries == {"first": 1, "s0": 22, "s1": 21, "s2": 21}
