@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, pm: LynkrPluginManager | None =
     lifecycle = registered.lifecycle()
     access = AccessKeys(settings.core.api_keys, settings.core.admin_keys, pipeline.redactor)
     load = LoadGauge(max_active=settings.core.load_shedding_active_requests,
-                     max_memory_mb=settings.core.shed_memory_mb, retry_after=settings.core.shed_retry_after_seconds)
+                     max_memory_mb=settings.core.shed_memory_mb, queues=settings.core.shed_queues,
+                     retry_after=settings.core.shed_retry_after_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

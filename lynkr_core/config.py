@@ -70,6 +70,7 @@ class CoreSettings(msgspec.Struct, kw_only=True):
     circuit_breaker_cooldown_seconds: Seconds = 60.0
     load_shedding_active_requests: Annotated[int, msgspec.Meta(ge=0)] = 1000
     shed_memory_mb: Annotated[int, msgspec.Meta(ge=0)] = 0
+    shed_queues: list[str] = []
     shed_retry_after_seconds: Seconds = 1.0
     model_routes: list[str] = []
     long_context_route: str = ""
@@ -113,6 +114,7 @@ CORE_ENV: dict[str, str] = {
     "circuit_breaker_cooldown_seconds": "LYNKR_CIRCUIT_BREAKER_COOLDOWN_SECONDS",
     "load_shedding_active_requests": "LOAD_SHEDDING_ACTIVE_REQUESTS_THRESHOLD",
     "shed_memory_mb": "LYNKR_SHED_MEMORY_MB",
+    "shed_queues": "LYNKR_SHED_QUEUES",
     "shed_retry_after_seconds": "LYNKR_SHED_RETRY_AFTER_SECONDS",
     "model_routes": "LYNKR_MODEL_ROUTES",
     "long_context_route": "LYNKR_LONG_CONTEXT_ROUTE",

@@ -59,7 +59,7 @@ RELOADABLE = frozenset({
     "model_provider", "api_keys", "admin_keys", "allow_private_urls", "url_allowed_hosts",
     "upstream_retries", "retry_base_seconds", "retry_max_seconds", "fallback_provider",
     "fallback_enabled", "circuit_breaker_failures", "circuit_breaker_cooldown_seconds",
-    "load_shedding_active_requests", "shed_memory_mb", "shed_retry_after_seconds",
+    "load_shedding_active_requests", "shed_memory_mb", "shed_queues", "shed_retry_after_seconds",
     "model_routes", "long_context_route", "long_context_tokens",
 })
 #: Core settings that only take effect when lynkr starts (reported, never silently ignored).
@@ -241,6 +241,7 @@ class Reloader:
         breakers = current.calls.breakers
         breakers.failures, breakers.cooldown = core.circuit_breaker_failures, core.circuit_breaker_cooldown_seconds
         self.load.max_active, self.load.max_memory_mb = core.load_shedding_active_requests, core.shed_memory_mb
+        self.load.queues = frozenset(core.shed_queues)
         self.load.retry_after = core.shed_retry_after_seconds
         for apply in plan.applies:
             try:

@@ -1,13 +1,18 @@
 """Load shedding: past a limit, new model requests get Anthropic's 529 ``overloaded_error``
 with ``retry-after`` instead of the process falling over.
 
-Two limits, each checked when a request for ``/v1/messages`` (or the OpenAI-compatible
+Three limits, each checked when a request for ``/v1/messages`` (or the OpenAI-compatible
 ``/v1/chat/completions`` and ``/v1/responses``) arrives:
 
 - the requests being answered right now (``LOAD_SHEDDING_ACTIVE_REQUESTS_THRESHOLD``,
   default 1000; 0 turns it off); a stream counts until its last byte is sent;
 - the process's resident memory (``LYNKR_SHED_MEMORY_MB``, default 0: off), read from
-  ``/proc/self/statm`` at most every ``MEMORY_READ_EVERY`` seconds.
+  ``/proc/self/statm`` at most every ``MEMORY_READ_EVERY`` seconds;
+- the plugins' background queues named in ``LYNKR_SHED_QUEUES`` (default none,
+  ``lynkr_core.background_queues()``): a request is let in only while the record it will
+  leave fits, that is while the items a queue holds and the requests in progress stay
+  under its size; so ``sessions`` (or ``reflector``, ``memory``) drops no exchange, and
+  its size bounds the requests in progress.
 
 Claude Code and the Anthropic and OpenAI SDKs retry a 529 after ``retry-after``
 (``LYNKR_SHED_RETRY_AFTER_SECONDS``). Everything else (health and readiness probes,
@@ -17,15 +22,17 @@ worker process.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lynkr_core.background import QueueStatus, background_queues
 from lynkr_core.errors import LynkrError
 from lynkr_core.openai_api.errors import openai_error_response
 
@@ -80,8 +87,8 @@ class LoadStatus:
 class LoadGauge:
     """Counts the model requests being answered and decides whether a new one is shed.
 
-    ``memory`` reads the resident memory in bytes and ``clock`` is monotonic seconds
-    (tests pass their own).
+    ``memory`` reads the resident memory in bytes, ``queue_status`` the background
+    queues, and ``clock`` is monotonic seconds (tests pass their own).
     """
 
     def __init__(
@@ -89,12 +96,17 @@ class LoadGauge:
         *,
         max_active: int = 1000,
         max_memory_mb: int = 0,
+        queues: Collection[str] = (),
         retry_after: float = 1.0,
         memory: Callable[[], int | None] = resident_memory_bytes,
+        queue_status: Callable[[], list[QueueStatus]] = background_queues,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_active = max_active
         self.max_memory_mb = max_memory_mb
+        #: The background queues whose filling up sheds new requests (by name).
+        self.queues = frozenset(queues)
+        self._queue_status = queue_status
         self.retry_after = retry_after
         self.active = 0
         self.shed = 0
@@ -102,6 +114,10 @@ class LoadGauge:
         self._clock = clock
         self._memory_bytes: int | None = None
         self._memory_read_at = -math.inf
+
+    def leave(self) -> None:
+        """A request is no longer in progress."""
+        self.active -= 1
 
     def check(self) -> None:
         """Raise ``Overloaded`` when a new request would pass a limit (and count it shed)."""
@@ -119,6 +135,11 @@ class LoadGauge:
             memory = self.memory_bytes()
             if memory is not None and memory > self.max_memory_mb * 1024 * 1024:
                 return f"resident memory {memory / 2**20:.0f} MB is above {self.max_memory_mb} MB"
+        if self.queues:
+            for queue in self._queue_status():
+                if queue.name in self.queues and queue.waiting + self.active >= queue.size:
+                    return (f"the {queue.name} queue holds {queue.waiting} of {queue.size} with {self.active} "
+                            "requests in progress: new requests wait rather than records be dropped")
         return None
 
     def memory_bytes(self) -> int | None:
@@ -161,4 +182,7 @@ class LoadShedding:
         try:
             await self.app(scope, receive, send)
         finally:
-            self.gauge.active -= 1
+            # Counted out one turn of the event loop later: after the plain exchange observers
+            # the request scheduled as it finished, so that its record is in a queue before it
+            # stops counting as in progress (``LYNKR_SHED_QUEUES`` counts on that).
+            asyncio.get_running_loop().call_soon(self.gauge.leave)

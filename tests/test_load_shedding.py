@@ -1,11 +1,13 @@
-"""Load shedding through a real lynkr: past the active-request limit or the memory limit,
-a new ``/v1/messages`` request gets 529 ``overloaded_error`` with ``retry-after`` (the
-anthropic SDK raises ``OverloadedError``), while health probes are still answered; once
-the load is gone, requests pass again. Streams are held open by a scripted upstream that
-stalls them until their client leaves; nothing is timed."""
+"""Load shedding through a real lynkr: past the active-request limit, the memory limit or
+when a named background queue could not take one more record, a new ``/v1/messages`` request gets 529
+``overloaded_error`` with ``retry-after`` (the anthropic SDK raises ``OverloadedError``),
+while health probes are still answered; once the load is gone, requests pass again.
+Streams are held open by a scripted upstream that stalls them until their client leaves;
+nothing is timed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,8 +17,10 @@ import anthropic
 import openai
 import pytest
 
+from lynkr_core import BackgroundQueue, ExchangeObserver, QueueStatus
 from lynkr_core.shedding import LoadGauge, Overloaded
 from lynkr_core.testing.faults import Answer, Fault, FaultServer, StallMidStream, eventually
+from lynkr_core.testing.plugins import inline_plugin
 from lynkr_core.testing.server import make_test_app, serving
 
 MODEL = "claude-shedding-test"
@@ -30,7 +34,7 @@ def script(body: Any) -> Fault:
 
 
 @contextlib.asynccontextmanager
-async def lynkr(**env: str) -> AsyncIterator[tuple[Any, str, anthropic.AsyncAnthropic]]:
+async def lynkr(*plugins: tuple[str, Any], **env: str) -> AsyncIterator[tuple[Any, str, anthropic.AsyncAnthropic]]:
     async with FaultServer(script) as upstream:
         app = make_test_app({
             "LYNKR_PLUGINS": "lynkr-provider-anthropic",
@@ -39,7 +43,7 @@ async def lynkr(**env: str) -> AsyncIterator[tuple[Any, str, anthropic.AsyncAnth
             "ANTHROPIC_UPSTREAM_BASE_URL": upstream.base_url,
             "LYNKR_UPSTREAM_RETRIES": "0",
             **env,
-        })
+        }, plugins=list(plugins))
         async with serving(app) as url, anthropic.AsyncAnthropic(
             base_url=url, api_key="unused", max_retries=0
         ) as sdk:
@@ -96,6 +100,70 @@ async def test_above_the_memory_limit_model_requests_are_shed_and_probes_answere
         assert refused.value.status_code == 529
         assert "resident memory" in refused.value.body["message"]  # OpenAI's error shape
         assert refused.value.response.headers["retry-after"] == "1"
+
+
+class GatedRecorder(ExchangeObserver):
+    """A plugin that records exchanges on a background queue of two, its worker held at
+    ``gate``."""
+
+    name = "gated-recorder"
+
+    def __init__(self, size: int = 2) -> None:
+        self.gate = asyncio.Event()
+        self.queue = BackgroundQueue("records", self._record, size=size)
+
+    async def start(self, services):
+        await self.queue.start()
+
+    async def close(self):
+        self.gate.set()
+        await self.queue.close()
+
+    def exchange_finished(self, exchange):
+        self.queue.submit(exchange)
+
+    async def _record(self, exchange):
+        await self.gate.wait()
+
+
+async def test_while_a_named_queue_could_not_take_its_record_a_new_request_waits():
+    recorder = GatedRecorder()
+    async with lynkr(("recorder", inline_plugin(observers=[recorder])), LYNKR_SHED_QUEUES="records",
+                     LYNKR_PLUGINS="lynkr-provider-anthropic,recorder") as (app, url, sdk):
+        assert await ask(sdk) == "answered"  # its record waits in the recorder's hand
+        assert await ask(sdk) == "answered"  # and this one's in the queue: 2 of 2
+        assert await eventually(lambda: recorder.queue.status().waiting == 2)
+        with pytest.raises(anthropic.OverloadedError, match="records queue holds 2 of 2 with 0 requests") as refused:
+            await ask(sdk)
+        assert refused.value.response.headers["retry-after"] == "1"
+        assert await get(url + "/health") == 200
+        recorder.gate.set()
+        await recorder.queue.idle()
+        assert await ask(sdk) == "answered"
+        assert recorder.queue.dropped == 0 and app.state.load.shed == 1
+
+
+async def test_concurrent_requests_are_let_in_only_as_far_as_their_records_fit():
+    recorder = GatedRecorder(size=4)
+    async with lynkr(("recorder", inline_plugin(observers=[recorder])), LYNKR_SHED_QUEUES="records",
+                     LYNKR_PLUGINS="lynkr-provider-anthropic,recorder") as (_, _, sdk):
+        outcomes = await asyncio.gather(*(ask(sdk) for _ in range(12)), return_exceptions=True)
+        answered = outcomes.count("answered")
+        assert 1 <= answered <= 4  # the writer is held: four records fit, whatever the timing
+        assert all(isinstance(o, anthropic.OverloadedError) for o in outcomes if o != "answered")
+        assert await eventually(lambda: recorder.queue.status().waiting == answered)
+        assert recorder.queue.dropped == 0
+
+
+def test_a_request_is_let_in_only_while_its_record_will_fit_in_the_named_queues():
+    queues = [QueueStatus("sessions", 10, 4, 0, 0), QueueStatus("reflector", 64, 63, 0, 0)]
+    gauge = LoadGauge(max_active=0, queues=["sessions"], queue_status=lambda: queues)
+    gauge.active = 5
+    gauge.check()  # 4 waiting and 5 in progress: the 10th fits (the reflector's is not named)
+    gauge.active = 6
+    with pytest.raises(Overloaded, match="sessions queue holds 4 of 10 with 6 requests in progress"):
+        gauge.check()
+    assert LoadGauge(max_active=0, queue_status=lambda: queues).queues == frozenset()  # none named: off
 
 
 async def test_no_limits_shed_nothing():
