@@ -431,3 +431,15 @@ async def test_a_started_provider_stays_the_object_in_force_and_is_reported(file
     assert status == 200 and report["plugins_keeping_settings"] == ["side"]
     assert after is before and after.started and after.region == "north"
     assert app.state.pipeline.providers.get("anthropic") is not None
+
+
+async def test_load_shedding_limits_take_effect_on_a_reload(files):
+    async with FakeAnthropic() as upstream:
+        env = provider_env(upstream.base_url, OLD_UPSTREAM_KEY, OLD_CLIENT)
+        write_env(files / ".env", **env)
+        async with lynkr(files) as (app, url):
+            assert app.state.load.queues == frozenset() and app.state.load.max_memory_mb == 0
+            write_env(files / ".env", **env, LYNKR_SHED_QUEUES="sessions,reflector", LYNKR_SHED_MEMORY_MB="4096")
+            status, report, _ = await admin_reload(url)
+            assert status == 200 and sorted(report["changed"]) == ["LYNKR_SHED_MEMORY_MB", "LYNKR_SHED_QUEUES"]
+            assert app.state.load.queues == {"sessions", "reflector"} and app.state.load.max_memory_mb == 4096
