@@ -2,7 +2,9 @@
 messages after those of its session's previous exchange, and reading puts every request
 back together byte for byte (raw blocks as the client wrote them, spaces and escapes
 included), through chains cut at ``MAX_CHAIN``, rewritten histories, a session deleted
-by another process, a transaction that failed, masked content and an older database."""
+by another process, a transaction that failed, masked content and an older database;
+and any history hypothesis makes up (turns added, edited, cut back, compacted) in two
+sessions written in batches of any size."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lynkr_sessions import records
 from lynkr_sessions.db import MAX_CHAIN, SessionDB
 
@@ -166,3 +170,43 @@ def test_a_row_whose_base_is_gone_loses_its_request_not_the_session(database):
         back = database.exchange_rows("s")
     assert [r["request"] for r in back] == [whole(written[0]), None]
     assert [entry["event"] for entry in logs] == ["sessions_base_missing"]
+
+
+#: What one step of a conversation does to its history: go on (add messages), edit a
+#: message in place, cut it back (a rewind), or start over (compaction).
+_steps = st.one_of(
+    st.tuples(st.just("add"), st.integers(1, 3)),
+    st.tuples(st.just("edit"), st.integers(0, 30)),
+    st.tuples(st.just("cut"), st.integers(0, 30)),
+    st.tuples(st.just("restart"), st.integers(1, 2)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=st.lists(st.tuples(st.sampled_from("ab"), _steps), min_size=1, max_size=45),
+       batch=st.integers(1, 7))
+def test_any_history_reads_back_byte_for_byte(tmp_path_factory, plan, batch):
+    database = SessionDB(tmp_path_factory.mktemp("shared") / "sessions.db")
+    histories: dict[str, list[dict]] = {"a": [], "b": []}
+    written: list[Exchange] = []
+    try:
+        for number, (session, (action, amount)) in enumerate(plan):
+            history = histories[session]
+            if action == "add":
+                history += [turn(len(history) + i) for i in range(amount)]
+            elif action == "edit" and history:
+                history[amount % len(history)] = {"role": "user", "content": f"edited {number}"}
+            elif action == "cut":
+                del history[amount % (len(history) + 1):]
+            else:
+                history[:] = [{"role": "user", "content": f"summary {number}"}, *(turn(i) for i in range(amount))]
+            written.append(exchange(session, list(history), number))
+        for start in range(0, len(written), batch):
+            database.write_many([row(item) for item in written[start:start + batch]])
+        for session in "ab":
+            mine = [whole(item) for item in written if item.session_id == session]
+            assert [r["request"] for r in database.exchange_rows(session)] == mine
+        for item in written[-3:]:
+            assert database.exchange_row(item.context.request_id)["request"] == whole(item)
+    finally:
+        database.close()
