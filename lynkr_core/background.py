@@ -4,7 +4,8 @@ A ``BackgroundQueue`` is a bounded queue read in order by one worker task, with
 blocking work (SQLite, files) run on one thread of its own. The worker takes one
 item at a time (``handle``) or everything queued at once (``handle_many``: one
 thread hop for a whole batch, written with a few statements rather than a few per
-item, which is what keeps a writer up with a busy event loop). ``submit`` never
+item, which is what keeps a writer up with a busy event loop); with ``linger`` it
+first waits that long for more to come, unless enough are queued already. ``submit`` never
 waits: when the queue is full the item is dropped and counted, with a warning at
 the 1st, 2nd, 4th, 8th... drop (counted, not flooding the log). ``close`` gives
 the worker a bounded time to finish what is queued, then stops it and the
@@ -59,6 +60,11 @@ class BackgroundQueue(Generic[T]):
     while it runs, and a thread waits up to ``sys.getswitchinterval()`` (5 ms) to get it
     back from a busy event loop, so a write of several statements per item keeps up
     with a few dozen items a second at most; a batch pays that once.
+
+    ``linger`` (seconds, with ``handle_many``): once the worker has an item, it waits up
+    to that long for others, unless ``linger_items`` are queued (or ``idle`` or ``close``
+    waits), so that a quiet gateway writes once in a while, not once per item. ``size``
+    and ``linger`` may be changed while the queue runs (a hot reload).
     """
 
     def __init__(
@@ -68,13 +74,19 @@ class BackgroundQueue(Generic[T]):
         *,
         handle_many: Callable[[list[T]], Awaitable[None]] | None = None,
         size: int,
+        linger: float = 0.0,
+        linger_items: int = 256,
         close_timeout: float = 10.0,
         fix: str = "",
     ) -> None:
         if (handle is None) == (handle_many is None):
             raise TypeError("BackgroundQueue takes handle or handle_many, one of the two")
+        if linger and handle_many is None:
+            raise TypeError("BackgroundQueue's linger is for handle_many")
         self.name = name
         self.size = size
+        self.linger = linger
+        self.linger_items = linger_items
         self.close_timeout = close_timeout
         self.fix = fix
         #: Items dropped because the queue was full; items whose handling raised.
@@ -88,6 +100,9 @@ class BackgroundQueue(Generic[T]):
         self._queue: asyncio.Queue[T] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        #: Set when the worker should stop lingering: enough items, or someone waits.
+        self._enough: asyncio.Event | None = None
+        self._idle_waiters = 0
 
     @property
     def started(self) -> bool:
@@ -96,7 +111,8 @@ class BackgroundQueue(Generic[T]):
 
     async def start(self) -> None:
         """Create the queue, the thread and the worker (in the running event loop)."""
-        self._queue = asyncio.Queue(maxsize=self.size)
+        self._queue = asyncio.Queue()  # bounded by ``submit``, against ``size`` as it is now
+        self._enough = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=self.name)
         _started.add(self)
@@ -115,6 +131,8 @@ class BackgroundQueue(Generic[T]):
             if queue.qsize() + self._in_hand >= self.size:
                 raise asyncio.QueueFull
             queue.put_nowait(item)
+            if self.linger and queue.qsize() >= self.linger_items and self._enough is not None:
+                self._enough.set()
         except asyncio.QueueFull:
             self.dropped += 1
             if self.dropped & (self.dropped - 1) == 0:
@@ -130,14 +148,22 @@ class BackgroundQueue(Generic[T]):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     async def idle(self) -> None:
-        """Wait until every queued item has been handled."""
-        if self._queue is not None:
-            await self._queue.join()
+        """Wait until every queued item has been handled (the worker lingers no more meanwhile)."""
+        if self._queue is not None and self._enough is not None:
+            self._idle_waiters += 1
+            self._enough.set()
+            try:
+                await self._queue.join()
+            finally:
+                self._idle_waiters -= 1
 
     async def close(self, last: Callable[[], object] | None = None) -> None:
         """Handle what is queued (for at most ``close_timeout``), stop the worker, run ``last``
         on the thread (closing what it opened), and stop the thread."""
         if self._worker is not None and self._queue is not None:
+            self.linger = 0.0
+            if self._enough is not None:
+                self._enough.set()
             try:
                 await asyncio.wait_for(self._queue.join(), timeout=self.close_timeout)
             except TimeoutError:
@@ -159,7 +185,9 @@ class BackgroundQueue(Generic[T]):
         queue = self._queue
         while True:
             items = [await queue.get()]
+            self._in_hand = 1
             if self._handle_many is not None:
+                await self._linger(queue)
                 while not queue.empty():
                     items.append(queue.get_nowait())
             self._in_hand = len(items)
@@ -176,6 +204,15 @@ class BackgroundQueue(Generic[T]):
                 self._in_hand = 0
                 for _ in items:
                     queue.task_done()
+
+    async def _linger(self, queue: asyncio.Queue[T]) -> None:
+        """Wait up to ``linger`` for more items, unless there are enough or someone waits."""
+        enough = self._enough
+        assert enough is not None
+        if self.linger and not self._idle_waiters and queue.qsize() + 1 < self.linger_items and not enough.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), self.linger)
+        enough.clear()
 
 
 #: The queues started and not closed, in this process.

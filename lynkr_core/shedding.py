@@ -11,8 +11,8 @@ Three limits, each checked when a request for ``/v1/messages`` (or the OpenAI-co
 - the plugins' background queues named in ``LYNKR_SHED_QUEUES`` (default none,
   ``lynkr_core.background_queues()``): a request is let in only while the record it will
   leave fits, that is while the items a queue holds and the requests in progress stay
-  under its size; so ``sessions`` (or ``reflector``, ``memory``) drops no exchange, and
-  its size bounds the requests in progress.
+  under its size; so ``sessions`` (or ``reflector``, ``memory``, ``usage``) drops no
+  record, and its size bounds the requests in progress.
 
 Claude Code and the Anthropic and OpenAI SDKs retry a 529 after ``retry-after``
 (``LYNKR_SHED_RETRY_AFTER_SECONDS``). Everything else (health and readiness probes,

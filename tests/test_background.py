@@ -9,6 +9,7 @@ import pytest
 import structlog
 
 from lynkr_core import BackgroundQueue, QueueStatus, background_queues
+from lynkr_core.testing.faults import eventually
 
 
 async def test_items_are_handled_in_order_and_a_failing_one_stops_nothing():
@@ -126,3 +127,49 @@ async def test_started_queues_report_what_waits_what_was_dropped_and_what_failed
     await first.close()
     await second.close()
     assert [s for s in background_queues() if s.name.endswith("-demo")] == []  # closed: gone
+
+
+async def test_a_lingering_worker_waits_for_more_until_enough_are_queued_or_someone_waits():
+    batches: list[list[int]] = []
+
+    async def handle_many(items: list[int]) -> None:
+        batches.append(items)
+
+    queue = BackgroundQueue("demo", handle_many=handle_many, size=100, linger=60, linger_items=3)
+    await queue.start()
+    queue.submit(0)
+    await asyncio.sleep(0)  # the worker has the first and lingers
+    queue.submit(1)
+    queue.submit(2)
+    await asyncio.sleep(0.01)
+    assert batches == []  # two queued: not enough yet
+    queue.submit(3)  # three queued: enough
+    assert await eventually(lambda: batches == [[0, 1, 2, 3]])
+    queue.submit(4)
+    await asyncio.wait_for(queue.idle(), 5)  # someone waits: no lingering for a minute
+    assert batches == [[0, 1, 2, 3], [4]]
+    queue.submit(5)
+    await asyncio.wait_for(queue.close(), 5)  # nor when it closes
+    assert batches[-1] == [5]
+
+
+async def test_a_lingering_worker_handles_what_it_has_when_the_time_is_up():
+    batches: list[list[int]] = []
+
+    async def handle_many(items: list[int]) -> None:
+        batches.append(items)
+
+    queue = BackgroundQueue("demo", handle_many=handle_many, size=100, linger=0.05)
+    await queue.start()
+    queue.submit(0)
+    queue.submit(1)
+    assert await eventually(lambda: batches == [[0, 1]], within=5)
+    await queue.close()
+
+
+def test_linger_is_for_batches():
+    async def handle(item: int) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="linger is for handle_many"):
+        BackgroundQueue("demo", handle, size=1, linger=1)

@@ -2,12 +2,12 @@
 
 ``UsageLedger`` is a policy (``check_request``: before anything goes upstream) and an
 ``ExchangeObserver`` (every finished exchange, off the request path). Both reach the
-database through one ``BackgroundQueue``'s thread. Recording only appends the row to a
-batch, written ``USAGE_FLUSH_SECONDS`` after its first row, or as soon as it holds
-``batch_rows`` rows, in one transaction (a write costs about 65 us of CPU, thread hop
-included, and 4 us more per row: one per request would cost more than the rest of the
-plugin; what is waiting is bounded by ``USAGE_QUEUE_SIZE``: beyond it rows are dropped,
-counted and logged). Admissions run on
+database through one ``BackgroundQueue``'s thread. Recording only queues the row; the
+queue's worker lingers ``USAGE_FLUSH_SECONDS`` after a first row, or until ``batch_rows``
+are queued, and writes what it has in one transaction (a write costs about 65 us of CPU,
+thread hop included, and 4 us more per row: one per request would cost more than the
+rest of the plugin). ``USAGE_QUEUE_SIZE`` bounds the rows waiting: beyond it they are
+dropped, counted and logged (``usage_queue_full``), and lynkr-metrics counts them. Admissions run on
 the same thread, one at a time in this process and in one ``BEGIN IMMEDIATE``
 transaction across processes: a limit holds exactly under concurrency and with several
 workers.
@@ -15,7 +15,6 @@ workers.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
@@ -48,10 +47,8 @@ from lynkr_usage.records import ANONYMOUS, UsageRow, usage_row
 log = structlog.get_logger(PLUGIN_NAME)
 
 CLOSE_TIMEOUT_SECONDS = 10.0
-#: Batches waiting for the writer.
-BATCHES = 64
-#: Rows a batch holds at most before it goes to the writer without waiting for
-#: ``USAGE_FLUSH_SECONDS`` (fewer when ``USAGE_QUEUE_SIZE`` is small: ``batch_rows``).
+#: Rows queued that the writer takes at once without lingering ``USAGE_FLUSH_SECONDS``
+#: (fewer when ``USAGE_QUEUE_SIZE`` is small: ``batch_rows``).
 BATCH_ROWS = 256
 
 
@@ -65,16 +62,12 @@ class UsageLedger(Policy, ExchangeObserver):
         self.defaults, self.per_key = limits_by_key(config)
         #: Wall-clock time (a test may give its own).
         self.clock = clock
-        self.queue: BackgroundQueue[list[UsageRow]] = BackgroundQueue(
-            "usage", self._write, size=BATCHES, close_timeout=CLOSE_TIMEOUT_SECONDS,
+        self.queue: BackgroundQueue[UsageRow] = BackgroundQueue(
+            "usage", handle_many=self._write, size=config.queue_size, linger=config.flush_seconds,
+            linger_items=batch_rows(config.queue_size), close_timeout=CLOSE_TIMEOUT_SECONDS,
             fix="raise USAGE_QUEUE_SIZE")
         self.prices: PriceBook | None = None
-        #: Rows dropped because ``USAGE_QUEUE_SIZE`` rows were already waiting.
-        self.dropped = 0
         self._db: UsageDB | None = None
-        self._batch: list[UsageRow] = []
-        self._waiting = 0
-        self._flush_timer: asyncio.TimerHandle | None = None
 
     async def start(self, services: Services) -> None:
         """Open the ledger on the queue's thread and read the price table."""
@@ -83,16 +76,19 @@ class UsageLedger(Policy, ExchangeObserver):
         await self.queue.start()
         self._db = await self.queue.on_thread(UsageDB, path)
 
+    @property
+    def dropped(self) -> int:
+        """Rows dropped because ``USAGE_QUEUE_SIZE`` rows were already waiting."""
+        return self.queue.dropped
+
     async def close(self) -> None:
         """Write what is waiting (for a bounded time), then close the ledger."""
-        self._flush()
         db = self._db
         await self.queue.close(last=db.close if db is not None else None)
         self._db = None
 
     async def idle(self) -> None:
         """Write what is waiting now, and wait until it is written."""
-        self._flush()
         await self.queue.idle()
 
     def prepare_reload(self, settings: Settings) -> Callable[[], None]:
@@ -108,6 +104,9 @@ class UsageLedger(Policy, ExchangeObserver):
 
         def apply() -> None:
             self.config, self.defaults, self.per_key = config, defaults, per_key
+            queue = self.queue
+            queue.size, queue.linger = config.queue_size, config.flush_seconds
+            queue.linger_items = batch_rows(config.queue_size)
             if prices is not None:
                 self.prices = prices
 
@@ -139,44 +138,19 @@ class UsageLedger(Policy, ExchangeObserver):
     # ----------------------------------------------------------------- records
 
     def exchange_finished(self, exchange: Exchange) -> None:
-        """Add the exchange's usage row to the next batch (nothing when nothing went upstream)."""
+        """Queue the exchange's usage row (nothing when nothing went upstream)."""
         row = usage_row(exchange, self.clock())
-        if row is None:
-            return
-        if self._waiting >= self.config.queue_size:
-            self.dropped += 1
-            if self.dropped & (self.dropped - 1) == 0:
-                log.warning("usage_rows_dropped", dropped=self.dropped, queue_size=self.config.queue_size,
-                            fix="raise USAGE_QUEUE_SIZE")
-            return
-        self._batch.append(row)
-        self._waiting += 1
-        if len(self._batch) >= batch_rows(self.config.queue_size):
-            self._flush()
-        elif self._flush_timer is None:
-            self._flush_timer = asyncio.get_running_loop().call_later(self.config.flush_seconds, self._flush)
+        if row is not None:
+            self.queue.submit(row)
 
-    def _flush(self) -> None:
-        """Hand the batch to the writer."""
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        batch, self._batch = self._batch, []
-        if batch and not self.queue.submit(batch):
-            self._waiting -= len(batch)
-            self.dropped += len(batch)
-
-    async def _write(self, batch: list[UsageRow]) -> None:
+    async def _write(self, rows: list[UsageRow]) -> None:
         db = self._db
-        try:
-            if db is not None:
-                await self.queue.on_thread(db.write, batch)
-        finally:
-            self._waiting -= len(batch)
+        if db is not None:
+            await self.queue.on_thread(db.write, rows)
 
 
 def batch_rows(queue_size: int) -> int:
-    """How many rows a batch holds before it goes to the writer at once: ``BATCH_ROWS``, or a
+    """How many queued rows the writer takes at once without lingering: ``BATCH_ROWS``, or a
     quarter of ``USAGE_QUEUE_SIZE`` when that is smaller. A batch that waited out
     ``USAGE_FLUSH_SECONDS`` whatever its size counted towards the queue all that time: at
     more than ``USAGE_QUEUE_SIZE`` exchanges a second, rows were dropped while the writer
