@@ -211,7 +211,8 @@ class BackgroundQueue(Generic[T]):
         assert enough is not None
         if self.linger and not self._idle_waiters and queue.qsize() + 1 < self.linger_items and not enough.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(enough.wait(), self.linger)
+                async with asyncio.timeout(self.linger):  # no task made, as wait_for would
+                    await enough.wait()
         enough.clear()
 
 
