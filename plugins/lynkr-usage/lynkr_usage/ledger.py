@@ -7,10 +7,10 @@ queue's worker lingers ``USAGE_FLUSH_SECONDS`` after a first row, or until ``bat
 are queued, and writes what it has in one transaction (a write costs about 65 us of CPU,
 thread hop included, and 4 us more per row: one per request would cost more than the
 rest of the plugin). ``USAGE_QUEUE_SIZE`` bounds the rows waiting: beyond it they are
-dropped, counted and logged (``usage_queue_full``), and lynkr-metrics counts them. Admissions run on
-the same thread, one at a time in this process and in one ``BEGIN IMMEDIATE``
-transaction across processes: a limit holds exactly under concurrency and with several
-workers.
+dropped, counted and logged (``usage_queue_full``; lynkr-metrics counts them too).
+Admissions run on the same thread, one at a time in this process and in one
+``BEGIN IMMEDIATE`` transaction across processes: a limit holds exactly under
+concurrency and with several workers.
 """
 
 from __future__ import annotations
