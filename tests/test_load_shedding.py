@@ -17,10 +17,10 @@ import anthropic
 import openai
 import pytest
 
-from lynkr_core import BackgroundQueue, ExchangeObserver, QueueStatus
+from lynkr_core import QueueStatus
 from lynkr_core.shedding import LoadGauge, Overloaded
 from lynkr_core.testing.faults import Answer, Fault, FaultServer, StallMidStream, eventually
-from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.plugins import HeldRecorder, inline_plugin
 from lynkr_core.testing.server import make_test_app, serving
 
 MODEL = "claude-shedding-test"
@@ -102,32 +102,8 @@ async def test_above_the_memory_limit_model_requests_are_shed_and_probes_answere
         assert refused.value.response.headers["retry-after"] == "1"
 
 
-class GatedRecorder(ExchangeObserver):
-    """A plugin that records exchanges on a background queue of two, its worker held at
-    ``gate``."""
-
-    name = "gated-recorder"
-
-    def __init__(self, size: int = 2) -> None:
-        self.gate = asyncio.Event()
-        self.queue = BackgroundQueue("records", self._record, size=size)
-
-    async def start(self, services):
-        await self.queue.start()
-
-    async def close(self):
-        self.gate.set()
-        await self.queue.close()
-
-    def exchange_finished(self, exchange):
-        self.queue.submit(exchange)
-
-    async def _record(self, exchange):
-        await self.gate.wait()
-
-
 async def test_while_a_named_queue_could_not_take_its_record_a_new_request_waits():
-    recorder = GatedRecorder()
+    recorder = HeldRecorder("records", 2)
     async with lynkr(("recorder", inline_plugin(observers=[recorder])), LYNKR_SHED_QUEUES="records",
                      LYNKR_PLUGINS="lynkr-provider-anthropic,recorder") as (app, url, sdk):
         assert await ask(sdk) == "answered"  # its record waits in the recorder's hand
@@ -144,7 +120,7 @@ async def test_while_a_named_queue_could_not_take_its_record_a_new_request_waits
 
 
 async def test_concurrent_requests_are_let_in_only_as_far_as_their_records_fit():
-    recorder = GatedRecorder(size=4)
+    recorder = HeldRecorder("records", 4)
     async with lynkr(("recorder", inline_plugin(observers=[recorder])), LYNKR_SHED_QUEUES="records",
                      LYNKR_PLUGINS="lynkr-provider-anthropic,recorder") as (_, _, sdk):
         outcomes = await asyncio.gather(*(ask(sdk) for _ in range(12)), return_exceptions=True)

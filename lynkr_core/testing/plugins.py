@@ -7,15 +7,20 @@ objects to register; ``hooks`` adds other hook implementations as they are::
 
     pm = make_plugin_manager(settings, plugins=[("mine", inline_plugin(interceptors=[Timer()]))])
 
-``RecordingSessions`` is a session store that only keeps what it is given to record.
+``RecordingSessions`` is a session store that only keeps what it is given to record;
+``HeldRecorder`` an observer that records exchanges on a background queue whose worker
+waits until the test lets it go.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from lynkr_core.background import BackgroundQueue
+from lynkr_core.contracts import ExchangeObserver
 from lynkr_core.hookspecs import hookimpl
 from lynkr_core.stores import SessionStore
 
@@ -77,3 +82,33 @@ class RecordingSessions(SessionStore):
     async def delete(self, session_id: str) -> bool:
         """Nothing to delete."""
         return False
+
+
+class HeldRecorder(ExchangeObserver):
+    """An observer that records every exchange on a ``BackgroundQueue`` named ``name`` of
+    ``size``, its worker held at ``gate`` until the test sets it; the exchange of model
+    ``fails_on`` raises when handled. Register it with ``inline_plugin(observers=[...])``."""
+
+    def __init__(self, name: str, size: int, *, fails_on: str | None = None) -> None:
+        self.name = f"held-{name}"
+        self.gate = asyncio.Event()
+        self.fails_on = fails_on
+        self.queue: BackgroundQueue[Any] = BackgroundQueue(name, self._handle, size=size)
+
+    async def start(self, services: Any) -> None:
+        """Start the queue."""
+        await self.queue.start()
+
+    async def close(self) -> None:
+        """Let the worker go, then close the queue."""
+        self.gate.set()
+        await self.queue.close()
+
+    def exchange_finished(self, exchange: Any) -> None:
+        """Queue ``exchange`` (dropped and counted when the queue is full)."""
+        self.queue.submit(exchange)
+
+    async def _handle(self, exchange: Any) -> None:
+        await self.gate.wait()
+        if exchange.request.model == self.fails_on:
+            raise RuntimeError("a record that breaks")

@@ -9,10 +9,10 @@ import asyncio
 import anthropic
 import pytest
 
-from lynkr_core import BackgroundQueue, ExchangeObserver, api_key_id
+from lynkr_core import api_key_id
 from lynkr_core.testing.exchange_parts import recording_plugin
 from lynkr_core.testing.fake_anthropic import ErrorReply, FakeAnthropic, Reply
-from lynkr_core.testing.plugins import inline_plugin
+from lynkr_core.testing.plugins import HeldRecorder, inline_plugin
 
 CLIENT_TOOL = {"name": "Read", "description": "client side read",
                "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
@@ -145,34 +145,8 @@ async def test_client_chosen_models_cannot_grow_the_labels_without_bound(gateway
     assert scraped.labels("lynkr_upstream_attempts_total", "model") == {"default"}
 
 
-class GatedWriter(ExchangeObserver):
-    """A plugin's background queue of one: its worker waits for ``gate``, and the exchange
-    of model ``breaks`` raises when handled."""
-
-    name = "gated-writer"
-
-    def __init__(self) -> None:
-        self.gate = asyncio.Event()
-        self.queue = BackgroundQueue("gated", self._handle, size=1)
-
-    async def start(self, services):
-        await self.queue.start()
-
-    async def close(self):
-        self.gate.set()
-        await self.queue.close()
-
-    def exchange_finished(self, exchange):
-        self.queue.submit(exchange)
-
-    async def _handle(self, exchange):
-        await self.gate.wait()
-        if exchange.request.model == "breaks":
-            raise RuntimeError("a write that breaks")
-
-
 async def test_what_a_plugins_background_queue_drops_or_fails_is_counted(gateway, helpers):
-    writer = GatedWriter()
+    writer = HeldRecorder("gated", 1, fails_on="breaks")
     fake = FakeAnthropic([Reply.text("ok")])
     async with gateway(fake, ("gated", inline_plugin(observers=[writer]))) as url:
         async with client(url) as sdk:
