@@ -5,8 +5,8 @@ blocking work (SQLite, files) run on one thread of its own. The worker takes one
 item at a time (``handle``) or everything queued at once (``handle_many``: one
 thread hop for a whole batch, written with a few statements rather than a few per
 item, which is what keeps a writer up with a busy event loop); with ``linger`` it
-first waits that long for more to come, unless enough are queued already. ``submit`` never
-waits: when the queue is full the item is dropped and counted, with a warning at
+first waits that long for more to come, unless enough are queued already. ``submit``
+never waits: when the queue is full the item is dropped and counted, with a warning at
 the 1st, 2nd, 4th, 8th... drop (counted, not flooding the log). ``close`` gives
 the worker a bounded time to finish what is queued, then stops it and the
 thread, running a last function (closing a database) on that thread first.
@@ -209,8 +209,8 @@ class BackgroundQueue(Generic[T]):
         """Wait up to ``linger`` for more items, unless there are enough or someone waits."""
         enough = self._enough
         assert enough is not None
-        if self.linger and not self._idle_waiters and queue.qsize() + 1 < self.linger_items and not enough.is_set():
-            with contextlib.suppress(TimeoutError):
+        if self.linger and not self._idle_waiters and queue.qsize() + 1 < self.linger_items:
+            with contextlib.suppress(TimeoutError):  # a set ``enough`` returns at once
                 async with asyncio.timeout(self.linger):  # no task made, as wait_for would
                     await enough.wait()
         enough.clear()

@@ -76,7 +76,7 @@ class GatewayMetrics:
             multiprocess_mode="livesum")
         self.background_waiting = Gauge(
             "lynkr_background_waiting", "Items waiting in a plugin's background queue or being handled "
-            "(exchanges for sessions, the reflector and memory; batches of rows for usage), by queue.",
+            "(exchanges for sessions, the reflector and memory; rows for usage), by queue.",
             ["queue"], registry=own, multiprocess_mode="livesum")
         self.background_dropped = Counter(
             "lynkr_background_dropped", "Items a background queue dropped because it was full, by queue "

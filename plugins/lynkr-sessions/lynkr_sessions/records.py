@@ -74,12 +74,16 @@ def mask(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _step(step: Step, exchange: Exchange, exchange_request: bytes) -> dict[str, Any]:
-    # the first step's request is usually the exchange's own object: no need to encode it again
-    request = None if step.request is exchange.request else anthropic.encode(step.request)
+def _step(step: Step, exchange: Exchange, exchange_request: RequestJSON) -> dict[str, Any]:
+    # the first step's request is usually the exchange's own object: nothing to encode
+    request = None
+    if step.request is not exchange.request:
+        encoded = anthropic.encode(step.request)
+        if encoded != exchange_request.text().encode():
+            request = msgspec.Raw(encoded)
     return {
         "index": step.index,
-        "request": None if request is None or request == exchange_request else msgspec.Raw(request),
+        "request": request,
         "response": None if step.response is None else msgspec.Raw(anthropic.encode(step.response)),
         "attempts": [dataclasses.asdict(attempt) for attempt in step.attempts],
         "tool_calls": [dataclasses.asdict(call) for call in step.tool_calls],
@@ -101,10 +105,9 @@ def to_row(exchange: Exchange, finished: float, content: Content, secrets: list[
     response = steps = None
     if content != "none":
         request = request_json(exchange.request)
-        sent = request.text().encode()
         if exchange.response is not None:
             response = anthropic.encode(exchange.response).decode()
-        steps = msgspec.json.encode([_step(step, exchange, sent) for step in exchange.steps]).decode()
+        steps = msgspec.json.encode([_step(step, exchange, request) for step in exchange.steps]).decode()
         if content == "redacted" and secrets:
             request = request.masked(secrets)
             response = None if response is None else mask(response, secrets)

@@ -210,3 +210,14 @@ def test_any_history_reads_back_byte_for_byte(tmp_path_factory, plan, batch):
             assert database.exchange_row(item.context.request_id)["request"] == whole(item)
     finally:
         database.close()
+
+
+def test_a_later_steps_request_is_kept_only_when_it_differs_from_the_exchanges():
+    item = exchange("s", [turn(0)], 0)
+    same = anthropic.decode_request(anthropic.encode(item.request))  # another object, the same JSON
+    later = anthropic.decode_request(anthropic.encode(exchange("s", [turn(0), turn(1)], 1).request))
+    item.context.begin_step(same)
+    item.context.begin_step(later)
+    steps = json.loads(row(item)["steps"])
+    assert [step["request"] is None for step in steps] == [True, True, False]
+    assert steps[2]["request"] == json.loads(anthropic.encode(later))
